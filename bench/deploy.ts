@@ -6,12 +6,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compileModel } from "../extension/core/codegen/compile";
-import { buildConfig, formatConfig } from "../extension/core/config/tf2xlaConfig";
+import { buildConfig, formatConfig } from "../extension/core/frontends/tf/tf2xlaConfig";
 import { type DeployReport, deploy } from "../extension/core/deploy/deploy";
 import { loadFrozen } from "../extension/core/model/prepare";
 import { GUEST_BUILD_HELPER } from "../extension/core/sandbox/sandboxTypes";
 import { sandboxStatus, startSandbox, stopSandbox } from "../extension/core/sandbox/sandboxVm";
-import { SshTarget } from "../extension/core/target/sshTarget";
+import { SshTarget } from "../extension/core/targets/sshTarget";
 import { buildHost } from "../test/support/hostBuild";
 import { INDIGO_DIR, publishedIndigoInput } from "../test/support/shared";
 

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { compileModel } from "../extension/core/codegen/compile";
 import { countFlops } from "../extension/core/codegen/flops";
-import { buildConfig } from "../extension/core/config/tf2xlaConfig";
+import { buildConfig } from "../extension/core/frontends/tf/tf2xlaConfig";
 import { Graph } from "../extension/core/graph/graph";
 import { type Tensor, makeTensor } from "../extension/core/graph/tensor";
 import { loadFrozen } from "../extension/core/model/prepare";

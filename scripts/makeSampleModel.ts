@@ -4,11 +4,11 @@
 // usage: node --import tsx scripts/makeSampleModel.ts OUT_DIR
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { buildConfig, formatConfig } from "../extension/core/config/tf2xlaConfig";
+import { buildConfig, formatConfig } from "../extension/core/frontends/tf/tf2xlaConfig";
 import { Graph } from "../extension/core/graph/graph";
 import { type DType, dtypeToEnum, makeTensor, shapeToProto, tensorToProto } from "../extension/core/graph/tensor";
-import { encodeMessage, types } from "../extension/core/proto/registry";
-import type { AttrValue, GraphDef, NodeDef } from "../extension/core/proto/types";
+import { encodeMessage, types } from "../extension/core/frontends/tf/proto/registry";
+import type { AttrValue, GraphDef, NodeDef } from "../extension/core/frontends/tf/proto/types";
 
 export const SAMPLE_INPUT = "global/Placeholder";
 export const SAMPLE_STATE_C = "global/Placeholder_1";

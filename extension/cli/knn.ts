@@ -3,10 +3,10 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import {
 	type FeedRequest, buildConfig, configRef, formatConfig, formatProblem, parseConfig, parseFeedArgument, validateConfig,
-} from "../core/config/tf2xlaConfig";
+} from "../core/frontends/tf/tf2xlaConfig";
 import { parseInputName, refKey } from "../core/graph/graph";
-import { loadModel } from "../core/graph/load";
-import { encodeMessage, types } from "../core/proto/registry";
+import { loadModel } from "../core/frontends";
+import { encodeMessage, types } from "../core/frontends/tf/proto/registry";
 import { formatInspectReport, inspectModel } from "../core/model/inspect";
 import { ConfigMismatchError, loadConfigured, loadFrozen } from "../core/model/prepare";
 import { parseStepInputs, runSteps, stepsToJson } from "../core/model/steps";

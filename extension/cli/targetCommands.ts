@@ -6,8 +6,8 @@ import { followKernelLog, readKernelLog } from "../core/kernelLog/follow";
 import { type KernelLogRecord, LEVEL_NAMES, formatRecord } from "../core/kernelLog/kmsg";
 import { findTemplateDir } from "../core/kmod/moduleProject";
 import { parseStepInputs } from "../core/model/steps";
-import { type OpenedTarget, openTarget } from "../core/target/openTarget";
-import { parseTarget } from "../core/target/targetSpec";
+import { type OpenedTarget, openTarget } from "../core/targets/openTarget";
+import { parseTarget } from "../core/targets/targetSpec";
 
 export const TARGET_USAGE = `  knn deploy MODEL --config CFG --target sandbox|ssh://user@host:port|local --inputs INPUTS.json
              [--prefix NAME] [--build-on local|target] [--kdir DIR] [--keep] [--tolerance T] [--checkpoint PREFIX]

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { type ConfigFile, type ConfigProblem, TextFormatError, configRef, parseConfig, validateConfig } from "../core/config/tf2xlaConfig";
+import { type ConfigFile, type ConfigProblem, TextFormatError, configRef, parseConfig, validateConfig } from "../core/frontends/tf/tf2xlaConfig";
 import type { Graph } from "../core/graph/graph";
 import { type ComponentLog, errorMessage } from "./log";
 import { findModelForConfig, readGraphFor } from "./modelFiles";

@@ -1,8 +1,8 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { type FeedRequest, buildConfig, formatConfig } from "../core/config/tf2xlaConfig";
+import { type FeedRequest, buildConfig, formatConfig } from "../core/frontends/tf/tf2xlaConfig";
 import { parseInputName } from "../core/graph/graph";
-import { declaredShape } from "../core/graph/infer";
+import { declaredShape } from "../core/interp/infer";
 import { formatShape } from "../core/graph/tensor";
 import { inspectModel } from "../core/model/inspect";
 import { UserCancelled } from "./cancellation";

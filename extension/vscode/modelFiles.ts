@@ -1,12 +1,9 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { openCheckpoint } from "../core/checkpoint/bundle";
-import { freezeGraph } from "../core/graph/freeze";
+import { freezeForFetches } from "../core/model/prepare";
 import type { Graph } from "../core/graph/graph";
-import { type LoadedModel, ModelLoadError, loadModelBytes } from "../core/graph/load";
+import { type LoadedModel, ModelLoadError, loadModelBytes } from "../core/frontends";
 import { modelComment, rankModelCandidates } from "./configModelRef";
-
-const VARIABLE_OPS = new Set(["VariableV2", "Variable", "VarHandleOp"]);
 
 /** A model read through vscode.workspace.fs; a SavedModel folder is read through its saved_model.pb(txt). */
 export async function readModel(uri: vscode.Uri): Promise<LoadedModel> {
@@ -28,12 +25,7 @@ export async function readGraphFor(uri: vscode.Uri, fetchNodes: readonly string[
 	const model = await readModel(uri);
 	const present = fetchNodes.filter((name) => model.graph.has(name));
 	if (present.length === 0) return { model, graph: model.graph };
-	const needed = model.graph.ancestors(present);
-	if (![...needed].some((name) => VARIABLE_OPS.has(model.graph.node(name).op))) return { model, graph: model.graph };
-	if (!model.checkpointPrefix) {
-		throw new ModelLoadError(`${uri.fsPath}: the fetches read variables, but no checkpoint was found beside the model (${path.basename(uri.fsPath).replace(/\.meta$/, "")}.index); freeze it first with knn freeze`);
-	}
-	return { model, graph: freezeGraph(model.graph, openCheckpoint(model.checkpointPrefix), present).graph };
+	return { model, graph: freezeForFetches(model, present).graph };
 }
 
 export interface ModelForConfig {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compileModel } from "../core/codegen/compile";
-import { formatProblem } from "../core/config/tf2xlaConfig";
+import { formatProblem } from "../core/frontends/tf/tf2xlaConfig";
 import { NO_HEADERS_HINT, installedHeaderVersions } from "../core/kmod/kernelHeaders";
 import { moduleLayout, writeModuleProject } from "../core/kmod/moduleProject";
 import { ConfigMismatchError, loadConfigured } from "../core/model/prepare";
@@ -70,7 +70,7 @@ export async function buildModule(request: ModuleBuildRequest): Promise<ModuleBu
 	const r = compiled.report;
 	onLine(`${r.kernels} steps, ${r.loops} loop(s); arena ${r.arenaBytes} bytes; weights ${r.weightBytes} bytes`);
 
-	const { LocalTarget } = await import("../core/target/localTarget");
+	const { LocalTarget } = await import("../core/targets/localTarget");
 	const local = new LocalTarget();
 	try {
 		const args = request.kdir ? [`KDIR=${request.kdir}`] : [];

@@ -1,8 +1,8 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { configFeeds, configRef, parseConfig, validateConfig } from "../core/config/tf2xlaConfig";
+import { configFeeds, configRef, parseConfig, validateConfig } from "../core/frontends/tf/tf2xlaConfig";
 import { refKey } from "../core/graph/graph";
-import { inferGraph } from "../core/graph/infer";
+import { inferGraph } from "../core/interp/infer";
 import { shapeFromProto } from "../core/graph/tensor";
 import { type StepInputs, parseStepInputs } from "../core/model/steps";
 import { UserCancelled } from "./cancellation";

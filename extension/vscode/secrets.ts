@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import type { SecretKind } from "../core/target/sshTarget";
+import type { SecretKind } from "../core/targets/sshTarget";
 import type { ComponentLog } from "./log";
 
 const KEY_PREFIX = "kernelNN.ssh";

@@ -1,5 +1,5 @@
 // The entries of the Select Target quick pick and the list of recent SSH targets. No `vscode` here.
-import { formatTarget, parseTarget } from "../core/target/targetSpec";
+import { formatTarget, parseTarget } from "../core/targets/targetSpec";
 
 export interface TargetChoice {
 	label: string;

@@ -1,9 +1,9 @@
 import * as vscode from "vscode";
 import { readSandboxInfo } from "../core/sandbox/sandboxVm";
-import { type OpenedTarget, openTarget } from "../core/target/openTarget";
-import { type HostKeyDecision, SshTarget, type UnknownHostKey } from "../core/target/sshTarget";
-import { TargetError } from "../core/target/target";
-import { formatTarget, parseTarget } from "../core/target/targetSpec";
+import { type OpenedTarget, openTarget } from "../core/targets/openTarget";
+import { type HostKeyDecision, SshTarget, type UnknownHostKey } from "../core/targets/sshTarget";
+import { TargetError } from "../core/targets/target";
+import { formatTarget, parseTarget } from "../core/targets/targetSpec";
 import { type ComponentLog, errorMessage } from "./log";
 import type { SshSecrets } from "./secrets";
 import { readSettings, sandboxDir } from "./settings";

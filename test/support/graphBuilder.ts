@@ -1,6 +1,6 @@
 import { type GraphNode, nodeFromDef } from "../../extension/core/graph/graph";
 import { type DType, type Tensor, dtypeToEnum, makeTensor, shapeToProto, tensorToProto } from "../../extension/core/graph/tensor";
-import type { AttrValue, GraphDef, NodeDef } from "../../extension/core/proto/types";
+import type { AttrValue, GraphDef, NodeDef } from "../../extension/core/frontends/tf/proto/types";
 
 /** AttrValue constructors, spelled like the AttrValue oneof fields. */
 export const attr = {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type DType, type Tensor, formatShape, isFloatDType, makeTensor, shapeSize } from "../../extension/core/graph/tensor";
 import { KernelError } from "../../extension/core/interp/kernel";
 import { KERNELS } from "../../extension/core/interp/kernels";
-import type { AttrValue, GraphDef } from "../../extension/core/proto/types";
+import type { AttrValue, GraphDef } from "../../extension/core/frontends/tf/proto/types";
 import { GraphBuilder, attr, out } from "./graphBuilder";
 import { runTfjs } from "./tfjsOracle";
 

@@ -2,8 +2,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { type GraphModel, loadGraphModelSync } from "@tensorflow/tfjs-converter";
 import { type DType, type Tensor, dtypeFromEnum, dtypeTfName, numbers, tensorFromProto } from "../../extension/core/graph/tensor";
-import type { AttrValue, GraphDef, TensorShapeProto } from "../../extension/core/proto/types";
-import { has } from "../../extension/core/proto/types";
+import type { AttrValue, GraphDef, TensorShapeProto } from "../../extension/core/frontends/tf/proto/types";
+import { has } from "../../extension/core/frontends/tf/proto/types";
 
 // An independent executor for tests: runs our GraphDefs through tfjs-converter on the CPU backend. tfjs reads
 // the graph as the JSON the Python converter writes (camelCase, int64 as decimal strings, enums by name,

@@ -3,10 +3,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
-import { CheckpointError, OBJECT_GRAPH_KEY, openCheckpoint } from "../../extension/core/checkpoint/bundle";
-import { crc32c, maskCrc, unmaskCrc } from "../../extension/core/checkpoint/crc32c";
-import { readTable, TableError } from "../../extension/core/checkpoint/table";
-import { decodeBundleEntry, encodeMessage, types } from "../../extension/core/proto/registry";
+import { CheckpointError, OBJECT_GRAPH_KEY, openCheckpoint } from "../../extension/core/frontends/tf/checkpoint/bundle";
+import { crc32c, maskCrc, unmaskCrc } from "../../extension/core/frontends/tf/checkpoint/crc32c";
+import { readTable, TableError } from "../../extension/core/frontends/tf/checkpoint/table";
+import { decodeBundleEntry, encodeMessage, types } from "../../extension/core/frontends/tf/proto/registry";
 
 const INDIGO = path.resolve(__dirname, "../../../shared/models/indigo");
 const INDIGO_PREFIX = path.join(INDIGO, "model");

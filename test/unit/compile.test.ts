@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { compileModel } from "../../extension/core/codegen/compile";
 import { CompileError } from "../../extension/core/codegen/lower";
-import { buildConfig, parseConfig } from "../../extension/core/config/tf2xlaConfig";
+import { buildConfig, parseConfig } from "../../extension/core/frontends/tf/tf2xlaConfig";
 import { Graph, parseInputName } from "../../extension/core/graph/graph";
 import { type Tensor, makeTensor, numbers, toNested } from "../../extension/core/graph/tensor";
 import { runSteps } from "../../extension/core/model/steps";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
 	type ConfigProblem, ConfigError, buildConfig, formatConfig, parseConfig, parseFeedArgument, validateConfig,
-} from "../../extension/core/config/tf2xlaConfig";
+} from "../../extension/core/frontends/tf/tf2xlaConfig";
 import { Graph } from "../../extension/core/graph/graph";
 import { makeTensor } from "../../extension/core/graph/tensor";
 import { GraphBuilder, attr, out } from "../support/graphBuilder";

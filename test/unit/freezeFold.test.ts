@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { openCheckpoint } from "../../extension/core/checkpoint/bundle";
-import { configRef, parseConfig } from "../../extension/core/config/tf2xlaConfig";
-import { FreezeError, freezeGraph } from "../../extension/core/graph/freeze";
+import { openCheckpoint } from "../../extension/core/frontends/tf/checkpoint/bundle";
+import { configRef, parseConfig } from "../../extension/core/frontends/tf/tf2xlaConfig";
+import { FreezeError, freezeGraph } from "../../extension/core/frontends/tf/freeze";
 import { Graph } from "../../extension/core/graph/graph";
-import { foldConstants, inferGraph } from "../../extension/core/graph/infer";
-import { loadModel } from "../../extension/core/graph/load";
+import { foldConstants, inferGraph } from "../../extension/core/interp/infer";
+import { loadModel } from "../../extension/core/frontends";
 import { numbers } from "../../extension/core/graph/tensor";
 import { runSteps } from "../../extension/core/model/steps";
 import { GraphBuilder, attr } from "../support/graphBuilder";

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import * as esbuild from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { Graph } from "../../extension/core/graph/graph";
-import { type LoadedModel, loadModel } from "../../extension/core/graph/load";
+import { type LoadedModel, loadModel } from "../../extension/core/frontends";
 import { buildGraphView } from "../../extension/vscode/graphInspector/graphView";
 import { nodeDetails } from "../../extension/vscode/graphInspector/nodeDetails";
 import { pickedConfigText } from "../../extension/vscode/graphInspector/pickedConfig";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type DType, type Tensor, makeTensor, shapeSize } from "../../extension/core/graph/tensor";
-import type { GraphDef } from "../../extension/core/proto/types";
+import type { GraphDef } from "../../extension/core/frontends/tf/proto/types";
 import { supportedOps } from "../../extension/core/interp/kernels";
 import { roundHalfEven } from "../../extension/core/interp/kernels/unary";
 import { GraphBuilder, attr, out } from "../support/graphBuilder";

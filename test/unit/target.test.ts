@@ -7,12 +7,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { utils } from "ssh2";
-import { checkHostKey, fingerprintSha256, hashHostName, parseKnownHosts } from "../../extension/core/target/knownHosts";
-import { LocalTarget } from "../../extension/core/target/localTarget";
-import { parseSshConfig, resolveSshConfig } from "../../extension/core/target/sshConfig";
-import { type HostKeyDecision, SshTarget, type SshTargetOptions, type UnknownHostKey } from "../../extension/core/target/sshTarget";
-import { TargetError, expectSuccess, shellCommand, shellCommandLine, shellQuote } from "../../extension/core/target/target";
-import { formatTarget, parseTarget } from "../../extension/core/target/targetSpec";
+import { checkHostKey, fingerprintSha256, hashHostName, parseKnownHosts } from "../../extension/core/targets/knownHosts";
+import { LocalTarget } from "../../extension/core/targets/localTarget";
+import { parseSshConfig, resolveSshConfig } from "../../extension/core/targets/sshConfig";
+import { type HostKeyDecision, SshTarget, type SshTargetOptions, type UnknownHostKey } from "../../extension/core/targets/sshTarget";
+import { TargetError, expectSuccess, shellCommand, shellCommandLine, shellQuote } from "../../extension/core/targets/target";
+import { formatTarget, parseTarget } from "../../extension/core/targets/targetSpec";
 import { type SshServer, TcpProxy, freePort, generateKey, sshKeygenFingerprint, sshServerUnavailable, startSshServer } from "../support/sshServer";
 
 // Words a model, a file name or a user could hand us, each of which breaks naive quoting somewhere.

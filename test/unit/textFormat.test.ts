@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeMessage, types } from "../../extension/core/proto/registry";
-import { MAX_NESTING, TextFormatError, formatTextProto, parseTextProto } from "../../extension/core/proto/textFormat";
-import type { GraphDef, Tf2xlaConfig } from "../../extension/core/proto/types";
+import { encodeMessage, types } from "../../extension/core/frontends/tf/proto/registry";
+import { MAX_NESTING, TextFormatError, formatTextProto, parseTextProto } from "../../extension/core/frontends/tf/proto/textFormat";
+import type { GraphDef, Tf2xlaConfig } from "../../extension/core/frontends/tf/proto/types";
 import { mulberry32 } from "../support/random";
 
 // A tfcompile config as published with a trained LSTM policy (inputs, recurrent state in and out).

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { formatProblem } from "../../extension/core/config/tf2xlaConfig";
+import { formatProblem } from "../../extension/core/frontends/tf/tf2xlaConfig";
 
 // package.json's contributions checked against the source that registers them, as VS Code would read them.
 const ROOT = path.join(__dirname, "..", "..");

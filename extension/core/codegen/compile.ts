@@ -1,5 +1,5 @@
 import { type Graph } from "../graph/graph";
-import type { Tf2xlaConfig } from "../proto/types";
+import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
 import { validatePrefix as checkPrefix } from "../kmod/moduleProject";
 import { emitSources } from "./emitC";
 import { CompileError, lowerGraph } from "./lower";

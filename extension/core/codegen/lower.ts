@@ -1,9 +1,9 @@
-import { configFeeds, configRef } from "../config/tf2xlaConfig";
+import { configFeeds, configRef } from "../frontends/tf/tf2xlaConfig";
 import { type Graph, type GraphNode, type TensorRef, attrBool, attrString, attrTensor, attrType, refKey } from "../graph/graph";
-import { type Inference, foldConstants, inferGraph } from "../graph/infer";
+import { type Inference, foldConstants, inferGraph } from "../interp/infer";
 import { type DType, type Tensor, dtypeToEnum, formatShape, numbers, shapeSize } from "../graph/tensor";
 import { KERNELS } from "../interp/kernels";
-import type { Tf2xlaConfig } from "../proto/types";
+import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
 import { type Buffer, type BufferKind, type CopyStep, type LoopStep, type Program, type Step, storageOf } from "./program";
 
 /** Raised for a graph the compiler cannot lower; names the node and op, and says what would work. */

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compileModel } from "../codegen/compile";
-import { configRef } from "../config/tf2xlaConfig";
+import { configRef } from "../frontends/tf/tf2xlaConfig";
 import { refKey } from "../graph/graph";
 import { type Tensor, toNested } from "../graph/tensor";
 import { readKernelLog } from "../kernelLog/follow";
@@ -11,7 +11,7 @@ import { moduleLayout, writeModuleProject } from "../kmod/moduleProject";
 import { vermagicOf } from "../kmod/objectCheck";
 import { loadConfigured } from "../model/prepare";
 import { type StepInputs, runSteps } from "../model/steps";
-import type { Target } from "../target/target";
+import type { Target } from "../targets/target";
 import { type ModuleParameters, selftestParameters } from "./moduleParameters";
 
 export interface DeployOptions {
@@ -276,7 +276,7 @@ async function isLoaded(target: Target, name: string): Promise<boolean> {
 }
 
 async function localMake(projectDir: string, kdir: string, options: DeployOptions): Promise<void> {
-	const { LocalTarget } = await import("../target/localTarget");
+	const { LocalTarget } = await import("../targets/localTarget");
 	const local = new LocalTarget();
 	try {
 		const result = await local.run("make", [`KDIR=${kdir}`], { cwd: projectDir, signal: options.signal, onLine: options.onLine ? (line) => options.onLine!(line) : undefined });

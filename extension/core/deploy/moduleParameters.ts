@@ -1,8 +1,8 @@
-import { configFeeds, configRef } from "../config/tf2xlaConfig";
+import { configFeeds, configRef } from "../frontends/tf/tf2xlaConfig";
 import { type Graph, parseInputName, refKey } from "../graph/graph";
 import { fromNested, shapeSize } from "../graph/tensor";
 import { StepInputError, type StepInputs } from "../model/steps";
-import type { Tf2xlaConfig } from "../proto/types";
+import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
 
 export interface ModuleParameters {
 	/** insmod arguments: inputs=..., steps=..., feedback=... */

@@ -1,6 +1,5 @@
-import type { AttrValue, GraphDef, NodeDef } from "../proto/types";
-import { has } from "../proto/types";
-import { type DType, type Tensor, dtypeFromEnum, shapeFromProto, tensorFromProto } from "./tensor";
+import { type AttrValue, type GraphDef, type NodeDef, has } from "./attr";
+import { type DType, type Tensor, dtypeFromEnum, dtypeToEnum, shapeFromProto, tensorFromProto, tensorToProto } from "./tensor";
 
 /** One output of a node, written `name` (output 0) or `name:N` in TensorFlow. */
 export interface TensorRef {
@@ -130,6 +129,15 @@ export function nodeFromDef(def: NodeDef): GraphNode {
 		else inputs.push(ref);
 	}
 	return { name: def.name, op: def.op, inputs, controlInputs, device: def.device ?? "", attr: def.attr ?? {} };
+}
+
+/** A Const node holding `value`. */
+export function constNode(name: string, value: Tensor): GraphNode {
+	const attr: Record<string, AttrValue> = {
+		dtype: { type: dtypeToEnum(value.dtype) },
+		value: { tensor: tensorToProto(value) },
+	};
+	return { name, op: "Const", inputs: [], controlInputs: [], device: "", attr };
 }
 
 // Typed attribute access. Every error names the node and attribute so a user can find it.

@@ -1,5 +1,4 @@
-import type { TensorProto, TensorShapeProto } from "../proto/types";
-import { has } from "../proto/types";
+import { type TensorProto, type TensorShapeProto, has } from "./attr";
 
 /** Element types Kernel NN computes with; half-precision tensors are widened to float32 on load. */
 export type DType =

@@ -1,4 +1,4 @@
-import type { Target } from "../target/target";
+import type { Target } from "../targets/target";
 import { type KernelLogRecord, KmsgCursor, KmsgSplitter } from "./kmsg";
 
 // /dev/kmsg never reports end-of-log to a blocking reader, so a snapshot reads for a moment and stops;

@@ -1,7 +1,7 @@
 import { type Graph, attrType, hasAttr } from "../graph/graph";
-import type { LoadedModel } from "../graph/load";
+import type { LoadedModel } from "../frontends";
 import { type DType, formatShape } from "../graph/tensor";
-import { declaredShape } from "../graph/infer";
+import { declaredShape } from "../interp/infer";
 import { interpreterOps } from "../interp/executor";
 
 export interface InspectReport {

@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
-import { openCheckpoint } from "../checkpoint/bundle";
-import { type ConfigFile, type ConfigProblem, configRef, formatProblem, parseConfig, validateConfig } from "../config/tf2xlaConfig";
-import { type FreezeResult, freezeGraph } from "../graph/freeze";
+import { openCheckpoint } from "../frontends/tf/checkpoint/bundle";
+import { type ConfigFile, type ConfigProblem, configRef, formatProblem, parseConfig, validateConfig } from "../frontends/tf/tf2xlaConfig";
+import { type FreezeResult, freezeGraph } from "../frontends/tf/freeze";
 import type { Graph } from "../graph/graph";
-import { type LoadedModel, loadModel } from "../graph/load";
+import { type LoadedModel, ModelLoadError, loadModel } from "../frontends";
 
 const VARIABLE_OPS = new Set(["VariableV2", "Variable", "VarHandleOp"]);
 
@@ -16,15 +16,23 @@ export function loadFrozen(file: string, fetchNodes: readonly string[], checkpoi
 	for (const fetch of fetchNodes) {
 		if (!model.graph.has(fetch)) throw new Error(`${file}: the graph has no node named "${fetch}"`);
 	}
+	return { model, ...freezeForFetches(model, fetchNodes, checkpoint) };
+}
+
+/**
+ * The graph the fetches run on: the model's own when what they need holds no variable, else frozen with the
+ * checkpoint (given, or found beside the model). The one rule the CLI, deploy and VS Code share.
+ */
+export function freezeForFetches(model: LoadedModel, fetchNodes: readonly string[], checkpoint?: string): { graph: Graph; freeze?: FreezeResult } {
 	const needed = model.graph.ancestors(fetchNodes);
 	const hasVariables = [...needed].some((name) => VARIABLE_OPS.has(model.graph.node(name).op));
-	if (!hasVariables) return { model, graph: model.graph };
+	if (!hasVariables) return { graph: model.graph };
 	const prefix = checkpoint ?? model.checkpointPrefix;
 	if (!prefix) {
-		throw new Error(`${file}: the fetches depend on variables; pass the checkpoint with --checkpoint PREFIX (the path without .index)`);
+		throw new ModelLoadError(`${model.file}: the fetches depend on variables, but no checkpoint was found beside the model; pass it with --checkpoint PREFIX (the path without .index), or freeze the model first with knn freeze`);
 	}
 	const freeze = freezeGraph(model.graph, openCheckpoint(prefix), fetchNodes);
-	return { model, graph: freeze.graph, freeze };
+	return { graph: freeze.graph, freeze };
 }
 
 /** A config whose validation against its model found errors; `problems` has each with file, line and column. */

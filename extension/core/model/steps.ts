@@ -1,8 +1,8 @@
-import { configFeeds, configRef } from "../config/tf2xlaConfig";
+import { configFeeds, configRef } from "../frontends/tf/tf2xlaConfig";
 import { type Graph, parseInputName, refKey } from "../graph/graph";
 import { type Tensor, allocate, formatShape, fromNested, shapeSize, toNested } from "../graph/tensor";
 import { runGraph } from "../interp/executor";
-import type { Tf2xlaConfig } from "../proto/types";
+import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
 
 /** The `knn run` inputs file: initial feeds, number of steps, and recurrent state copied from fetch to feed. */
 export interface StepInputs {

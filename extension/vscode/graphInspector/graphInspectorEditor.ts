@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
-import { type Checkpoint, openCheckpoint } from "../../core/checkpoint/bundle";
-import { type LoadedModel, loadModelBytes } from "../../core/graph/load";
+import { type Checkpoint, openCheckpoint } from "../../core/frontends/tf/checkpoint/bundle";
+import { type LoadedModel, loadModelBytes } from "../../core/frontends";
 import type { GraphWebviewToHost, HostToGraphWebview, NodeDetails } from "../../../webview/shared/protocol";
 import { GRAPH_STRINGS } from "../../../webview/graph/strings";
 import type { KernelNNServices } from "../services";

@@ -1,8 +1,8 @@
 // The compact graph the inspector's webview draws, built on the host from a loaded model. No `vscode` here.
 import { compilerOps } from "../../core/codegen/lower";
 import { type GraphNode, type TensorRef, attrBool, attrString, attrType, hasAttr, outputShapeHints, refKey } from "../../core/graph/graph";
-import { type Inference, declaredShape, inferGraph } from "../../core/graph/infer";
-import type { LoadedModel } from "../../core/graph/load";
+import { type Inference, declaredShape, inferGraph } from "../../core/interp/infer";
+import type { LoadedModel } from "../../core/frontends";
 import { formatShape, shapeFromProto } from "../../core/graph/tensor";
 import { interpreterOps } from "../../core/interp/executor";
 import { candidateOutputs } from "../../core/model/inspect";

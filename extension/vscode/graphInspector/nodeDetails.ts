@@ -1,10 +1,10 @@
 // A node's details as text for the inspector's details pane; weights are read only when asked for. No `vscode` here.
-import { type Checkpoint, openCheckpoint } from "../../core/checkpoint/bundle";
+import { type Checkpoint, openCheckpoint } from "../../core/frontends/tf/checkpoint/bundle";
 import { attrString, attrTensor, hasAttr } from "../../core/graph/graph";
-import type { LoadedModel } from "../../core/graph/load";
+import type { LoadedModel } from "../../core/frontends";
 import { type Tensor, dtypeFromEnum, dtypeTfName, formatShape, shapeFromProto, tensorFromProto } from "../../core/graph/tensor";
-import type { AttrValue, TensorProto } from "../../core/proto/types";
-import { has } from "../../core/proto/types";
+import type { AttrValue, TensorProto } from "../../core/frontends/tf/proto/types";
+import { has } from "../../core/frontends/tf/proto/types";
 import type { GraphNodeView, NodeDetails } from "../../../webview/shared/protocol";
 import { hintedShapes } from "./graphView";
 

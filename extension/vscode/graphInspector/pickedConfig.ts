@@ -1,9 +1,9 @@
 // graph.config.pbtxt from the feeds and fetches picked in the inspector. No `vscode` here.
-import { type Checkpoint, openCheckpoint } from "../../core/checkpoint/bundle";
-import { ConfigError, buildConfig, formatConfig } from "../../core/config/tf2xlaConfig";
-import { freezeGraph } from "../../core/graph/freeze";
+import { type Checkpoint, openCheckpoint } from "../../core/frontends/tf/checkpoint/bundle";
+import { ConfigError, buildConfig, formatConfig } from "../../core/frontends/tf/tf2xlaConfig";
+import { freezeGraph } from "../../core/frontends/tf/freeze";
 import { type Graph, parseInputName } from "../../core/graph/graph";
-import type { LoadedModel } from "../../core/graph/load";
+import type { LoadedModel } from "../../core/frontends";
 import { modelCommentLine } from "../configModelRef";
 
 export interface PickedFeed {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { suite, suiteSetup, test } from "mocha";
 import * as vscode from "vscode";
-import { configRef, parseConfig } from "../../../extension/core/config/tf2xlaConfig";
+import { configRef, parseConfig } from "../../../extension/core/frontends/tf/tf2xlaConfig";
 import { refKey } from "../../../extension/core/graph/graph";
 import { shapeFromProto } from "../../../extension/core/graph/tensor";
 import { extensionApi, sampleFiles, workspaceRoot } from "../support";

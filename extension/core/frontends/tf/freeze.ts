@@ -1,7 +1,6 @@
-import type { Checkpoint } from "../checkpoint/bundle";
-import type { AttrValue } from "../proto/types";
-import { Graph, type GraphNode, attrShape, attrString, attrType } from "./graph";
-import { type Tensor, dtypeToEnum, formatShape, tensorToProto } from "./tensor";
+import type { Checkpoint } from "./checkpoint/bundle";
+import { Graph, type GraphNode, attrShape, attrString, attrType, constNode } from "../../graph/graph";
+import { type Tensor, formatShape } from "../../graph/tensor";
 
 /** Raised when a graph cannot be frozen; names the variable or fetch and what to do. */
 export class FreezeError extends Error {}
@@ -38,14 +37,6 @@ export function freezeGraph(graph: Graph, checkpoint: Checkpoint, fetches: reado
 		return node;
 	});
 	return { graph: new Graph(nodes, graph.producer), frozen };
-}
-
-export function constNode(name: string, value: Tensor): GraphNode {
-	const attr: Record<string, AttrValue> = {
-		dtype: { type: dtypeToEnum(value.dtype) },
-		value: { tensor: tensorToProto(value) },
-	};
-	return { name, op: "Const", inputs: [], controlInputs: [], device: "", attr };
 }
 
 function readVariable(node: GraphNode, checkpoint: Checkpoint, objectKeys: Map<string, string> | undefined): { key: string; value: Tensor } {

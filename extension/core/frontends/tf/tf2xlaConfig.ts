@@ -1,9 +1,9 @@
-import { type Graph, type TensorRef, parseInputName, refKey } from "../graph/graph";
-import { type FeedSpec, type Inference, declaredShape, feedDType, inferGraph } from "../graph/infer";
-import { type DType, dtypeFromEnum, dtypeTfName, dtypeToEnum, formatShape, shapeFromProto, shapeToProto } from "../graph/tensor";
-import { types } from "../proto/registry";
-import { type SourcePosition, TextFormatError, formatTextProto, parseTextProto } from "../proto/textFormat";
-import type { Tf2xlaConfig, Tf2xlaFeed, Tf2xlaFetch } from "../proto/types";
+import { type Graph, type TensorRef, parseInputName, refKey } from "../../graph/graph";
+import { type FeedSpec, type Inference, declaredShape, feedDType, inferGraph } from "../../interp/infer";
+import { type DType, dtypeFromEnum, dtypeTfName, dtypeToEnum, formatShape, shapeFromProto, shapeToProto } from "../../graph/tensor";
+import { types } from "./proto/registry";
+import { type SourcePosition, TextFormatError, formatTextProto, parseTextProto } from "./proto/textFormat";
+import type { Tf2xlaConfig, Tf2xlaFeed, Tf2xlaFetch } from "./proto/types";
 
 /** A problem found in a graph.config.pbtxt, located for an editor (1-based line and column). */
 export interface ConfigProblem {

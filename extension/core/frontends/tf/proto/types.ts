@@ -1,73 +1,9 @@
 // TypeScript views of the decoded messages in schemas.ts (snake_case field names, int64 as number).
 // Decoded messages carry defaults on their prototype, so presence is tested with hasOwnProperty.
+import type { GraphDef, TensorShapeProto } from "../../../graph/attr";
 
-export interface TensorShapeProto {
-	dim?: { size?: number; name?: string }[];
-	unknown_rank?: boolean;
-}
-
-export interface TensorProto {
-	dtype?: number;
-	tensor_shape?: TensorShapeProto;
-	tensor_content?: Uint8Array;
-	half_val?: number[];
-	float_val?: number[];
-	double_val?: number[];
-	int_val?: number[];
-	string_val?: Uint8Array[];
-	int64_val?: number[];
-	bool_val?: boolean[];
-	uint32_val?: number[];
-	uint64_val?: number[];
-}
-
-export interface NameAttrList {
-	name?: string;
-	attr?: Record<string, AttrValue>;
-}
-
-export interface AttrListValue {
-	s?: Uint8Array[];
-	i?: number[];
-	f?: number[];
-	b?: boolean[];
-	type?: number[];
-	shape?: TensorShapeProto[];
-	tensor?: TensorProto[];
-	func?: NameAttrList[];
-}
-
-export interface AttrValue {
-	s?: Uint8Array;
-	i?: number;
-	f?: number;
-	b?: boolean;
-	type?: number;
-	shape?: TensorShapeProto;
-	tensor?: TensorProto;
-	list?: AttrListValue;
-	func?: NameAttrList;
-	placeholder?: string;
-}
-
-export interface NodeDef {
-	name: string;
-	op: string;
-	input: string[];
-	device?: string;
-	attr: Record<string, AttrValue>;
-}
-
-export interface VersionDef {
-	producer?: number;
-	min_consumer?: number;
-}
-
-export interface GraphDef {
-	node: NodeDef[];
-	versions?: VersionDef;
-	library?: { function?: unknown[] };
-}
+export type { AttrListValue, AttrValue, GraphDef, NameAttrList, NodeDef, TensorProto, TensorShapeProto, VersionDef } from "../../../graph/attr";
+export { has } from "../../../graph/attr";
 
 export interface TensorInfo {
 	name?: string;
@@ -138,7 +74,3 @@ export interface Tf2xlaConfig {
 	variable: { node_name?: string; name?: string; shape?: TensorShapeProto; type?: number; readonly?: boolean }[];
 }
 
-/** True when a decoded or hand-built message has the field set (not a prototype default). */
-export function has<T extends object>(message: T | undefined, field: keyof T & string): boolean {
-	return message !== undefined && Object.prototype.hasOwnProperty.call(message, field);
-}

@@ -1,7 +1,6 @@
-import { runGraph } from "../interp/executor";
-import { constNode } from "./freeze";
-import { Graph, type GraphNode, type TensorRef, attrBool, attrShape, attrType, refKey } from "./graph";
-import { type DType, type Tensor, allocate, shapeSize } from "./tensor";
+import { runGraph } from "./executor";
+import { Graph, type GraphNode, type TensorRef, attrBool, attrShape, attrType, constNode, refKey } from "../graph/graph";
+import { type DType, type Tensor, allocate, shapeSize } from "../graph/tensor";
 
 /** What is known statically about one tensor of the graph. */
 export interface TensorInfo {

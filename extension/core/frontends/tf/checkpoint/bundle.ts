@@ -4,8 +4,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { DType, Tensor } from "../graph/tensor";
-import { dtypeByteSize, dtypeFromEnum, formatShape, shapeFromProto, tensorFromBytes } from "../graph/tensor";
+import type { DType, Tensor } from "../../../graph/tensor";
+import { dtypeByteSize, dtypeFromEnum, formatShape, shapeFromProto, tensorFromBytes } from "../../../graph/tensor";
 import { decodeBundleEntry, decodeBundleHeader, decodeTrackableObjectGraph } from "../proto/registry";
 import type { BundleEntryProto, BundleHeaderProto, TrackableObjectGraph } from "../proto/types";
 import { has } from "../proto/types";
