@@ -2,13 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import {
-	type FeedRequest, buildConfig, configRef, formatConfig, formatProblem, parseConfig, parseFeedArgument, validateConfig,
+	type FeedRequest, type FetchRequest, buildConfig, configRef, formatConfig, formatProblem, parseConfig, parseFeedArgument, validateConfig,
 } from "../core/frontends/tf/tf2xlaConfig";
+import { signatureRequests } from "../core/frontends/tf/signatures";
 import { parseInputName, refKey } from "../core/graph/graph";
-import { loadModel } from "../core/frontends";
+import { type LoadedModel, loadModel } from "../core/frontends";
 import { encodeMessage, types } from "../core/frontends/tf/proto/registry";
 import { formatInspectReport, inspectModel } from "../core/model/inspect";
-import { ConfigMismatchError, loadConfigured, loadFrozen } from "../core/model/prepare";
+import { ConfigMismatchError, freezeForFetches, loadConfigured, loadFrozen } from "../core/model/prepare";
 import { parseStepInputs, runSteps, stepsToJson } from "../core/model/steps";
 import { writeFileAtomic } from "../core/util/atomicWrite";
 import { compileModel, validatePrefix } from "../core/codegen/compile";
@@ -20,17 +21,26 @@ import { TARGET_USAGE, deployCommand, dmesgCommand } from "./targetCommands";
 const USAGE = `knn: Kernel NN command line
 
   knn inspect MODEL [--json]
-  knn freeze MODEL --checkpoint PREFIX --fetch NODE[,NODE...] --out FROZEN.pb
-  knn config MODEL --feed NODE[:IDX]=D0xD1x... ... --fetch NODE[:IDX] ... --out graph.config.pbtxt [--checkpoint PREFIX]
+  knn freeze MODEL --fetch NODE[,NODE...] --out FROZEN.pb [--checkpoint PREFIX]
+  knn config MODEL --feed NODE[:IDX][=D0xD1x...] ... --fetch NODE[:IDX] ... --out graph.config.pbtxt [--checkpoint PREFIX]
+  knn config MODEL --signature NAME [--batch N] --out graph.config.pbtxt [--checkpoint PREFIX]
   knn config MODEL --check graph.config.pbtxt [--checkpoint PREFIX]
   knn run MODEL --config graph.config.pbtxt --inputs INPUTS.json [--checkpoint PREFIX] [--json]
-  knn compile MODEL --config graph.config.pbtxt --prefix NAME --out DIR [--template selftest|tcp] [--checkpoint PREFIX]
+  knn compile MODEL --config graph.config.pbtxt --prefix NAME --out DIR [--template selftest|tcp] [--host-driver]
+             [--checkpoint PREFIX]
 
 ${TARGET_USAGE}
   knn sandbox start|stop|status|ssh [--dir DIR] [--json]
 
 MODEL is a frozen GraphDef (.pb or .pbtxt), a MetaGraphDef (.meta) or a SavedModel directory.
+--feed NODE=1x30 feeds a [1,30] tensor, NODE= a scalar; NODE alone takes the placeholder's declared shape.
+--signature NAME takes the feeds and fetches from a SavedModel signature (knn inspect lists them): inputs then
+  outputs in key order, each named by its key; unknown dimensions become N (--batch, default 1). Without --feed,
+  --fetch and --signature, knn config uses serving_default when the model has it.
+--host-driver also writes NAME_host.c, a user-space main() that runs the same C from hex words on stdin.
 INPUTS.json: {"feeds": {"NODE[:IDX]": [[...]]}, "steps": N, "feedback": {"FEED": "FETCH"}}`;
+
+const DEFAULT_SIGNATURE = "serving_default";
 
 /** A failure the user can fix; printed without a stack trace. */
 class UsageError extends Error {}
@@ -59,7 +69,7 @@ function freeze(args: string[]): number {
 	const fetches = list(values.fetch);
 	if (fetches.length === 0) throw new UsageError("missing --fetch NODE[,NODE...]: freezing keeps only what the fetches need");
 	const out = required(values.out, "--out FROZEN.pb");
-	const { graph, freeze } = loadFrozen(required(positionals[0], "MODEL"), fetches, required(values.checkpoint, "--checkpoint PREFIX"));
+	const { graph, freeze } = loadFrozen(required(positionals[0], "MODEL"), fetches, values.checkpoint);
 	writeFileAtomic(out, encodeMessage(types.GraphDef, graph.toGraphDef()));
 	console.error(`${out}: ${graph.nodes.length} nodes, ${freeze?.frozen.length ?? 0} variables frozen`);
 	return 0;
@@ -70,32 +80,61 @@ function config(args: string[]): number {
 		args, allowPositionals: true,
 		options: {
 			feed: { type: "string", multiple: true }, fetch: { type: "string", multiple: true }, out: { type: "string" },
-			check: { type: "string" }, checkpoint: { type: "string" },
+			check: { type: "string" }, checkpoint: { type: "string" }, signature: { type: "string" }, batch: { type: "string" },
 		},
 	});
 	const modelPath = required(positionals[0], "MODEL");
 	if (values.check) {
 		const parsed = parseConfig(fs.readFileSync(values.check, "utf8"), values.check);
-		const { graph } = loadFrozen(modelPath, parsed.config.fetch.map((f) => configRef(f).node).filter((n) => n !== ""), values.checkpoint);
+		const model = loadModel(modelPath);
+		// Feeds are frozen along with the fetches so that one no fetch reads is reported as unused, not as missing.
+		const named = [...parsed.config.fetch, ...parsed.config.feed].map((f) => configRef(f).node).filter((n) => model.graph.has(n));
+		const { graph } = freezeForFetches(model, named, values.checkpoint);
 		const problems = validateConfig(graph, parsed);
 		for (const problem of problems) console.log(formatProblem(problem));
 		const errors = problems.filter((p) => p.severity === "error").length;
 		if (errors === 0) console.error(`${values.check}: valid (${parsed.config.feed.length} feeds, ${parsed.config.fetch.length} fetches)`);
 		return errors === 0 ? 0 : 1;
 	}
-	const feeds: FeedRequest[] = (values.feed ?? []).map(parseFeedArgument);
-	const fetches = list(values.fetch).map((text) => ({ ref: parseInputName(text).ref }));
-	if (feeds.length === 0 || fetches.length === 0) throw new UsageError(`give at least one --feed and one --fetch\n\n${USAGE}`);
-	const { graph } = loadFrozen(modelPath, fetches.map((f) => f.ref.node), values.checkpoint);
+	const model = loadModel(modelPath);
+	const { feeds, fetches, signature } = configRequests(model, values);
+	for (const fetch of fetches) {
+		if (!model.graph.has(fetch.ref.node)) throw new Error(`${model.file}: the graph has no node named "${fetch.ref.node}"`);
+	}
+	const named = [...fetches, ...feeds].map((r) => r.ref.node).filter((n) => model.graph.has(n));
+	const { graph } = freezeForFetches(model, named, values.checkpoint);
 	const { config: built, inference } = buildConfig(graph, feeds, fetches);
 	const text = formatConfig(built, inference);
 	if (values.out) {
 		writeFileAtomic(values.out, text);
-		console.error(`${values.out}: ${feeds.length} feeds, ${fetches.length} fetches (${fetches.map((f) => refKey(f.ref)).join(", ")})`);
+		const describe = (r: FeedRequest | FetchRequest) => `${r.name ? `${r.name} = ` : ""}${refKey(r.ref)}${"shape" in r && r.shape ? ` [${r.shape.join(",")}]` : ""}`;
+		console.error(`${values.out}: ${signature ? `signature "${signature}": ` : ""}${feeds.length} feeds (${feeds.map(describe).join(", ")}), ` +
+			`${fetches.length} fetches (${fetches.map(describe).join(", ")})`);
 	} else {
 		process.stdout.write(text);
 	}
 	return 0;
+}
+
+/** Feeds and fetches from --feed/--fetch, or from a signature: --signature, else serving_default when neither is given. */
+function configRequests(model: LoadedModel, values: { feed?: string[]; fetch?: string[]; signature?: string; batch?: string }): { feeds: FeedRequest[]; fetches: FetchRequest[]; signature?: string } {
+	if (values.signature && (values.feed || values.fetch)) throw new UsageError("--signature gives the feeds and fetches itself: drop --feed and --fetch, or drop --signature");
+	const signature = values.signature ?? (!values.feed && !values.fetch && model.signatures?.some((s) => s.key === DEFAULT_SIGNATURE) ? DEFAULT_SIGNATURE : undefined);
+	if (values.batch !== undefined && !signature) throw new UsageError("--batch sets the unknown dimensions of a --signature's inputs; with --feed, write the shape itself, e.g. --feed NODE=8x30");
+	if (signature) return { ...signatureRequests(model, signature, parseBatch(values.batch)), signature };
+	const feeds = (values.feed ?? []).map(parseFeedArgument);
+	const fetches = list(values.fetch).map((text) => ({ ref: parseInputName(text).ref }));
+	if (feeds.length === 0 || fetches.length === 0) {
+		const hint = model.signatures?.length ? ` (or --signature ${model.signatures[0].key}; the model has ${model.signatures.map((sig) => sig.key).join(", ")})` : "";
+		throw new UsageError(`give at least one --feed and one --fetch${hint}\n\n${USAGE}`);
+	}
+	return { feeds, fetches };
+}
+
+function parseBatch(text: string | undefined): number {
+	if (text === undefined) return 1;
+	if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`--batch must be a whole number of at least 1, not "${text}"`);
+	return Number(text);
 }
 
 function run(args: string[]): number {

@@ -7,6 +7,7 @@ import { CheckpointError, OBJECT_GRAPH_KEY, openCheckpoint } from "../../extensi
 import { crc32c, maskCrc, unmaskCrc } from "../../extension/core/frontends/tf/checkpoint/crc32c";
 import { readTable, TableError } from "../../extension/core/frontends/tf/checkpoint/table";
 import { decodeBundleEntry, encodeMessage, types } from "../../extension/core/frontends/tf/proto/registry";
+import { type TrackableObjectGraphObject, buildBlock, u32, varint, writeCheckpoint, writeTable, writeTableWithLayout } from "../support/checkpointWriter";
 
 const INDIGO = path.resolve(__dirname, "../../../shared/models/indigo");
 const INDIGO_PREFIX = path.join(INDIGO, "model");
@@ -25,129 +26,6 @@ after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 let scratchCount = 0;
 function scratchPrefix(): string {
 	return path.join(scratch, `ckpt${scratchCount++}`, "model");
-}
-
-// A minimal LevelDB table writer, so the reader is tested against layouts the Indigo file does not have
-// (several blocks, restart intervals > 1, long shared prefixes).
-
-function varint(n: number): number[] {
-	const out: number[] = [];
-	while (n >= 0x80) {
-		out.push((n % 0x80) | 0x80);
-		n = Math.floor(n / 0x80);
-	}
-	out.push(n);
-	return out;
-}
-
-function u32(n: number): number[] {
-	return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
-}
-
-function buildBlock(entries: [Uint8Array, Uint8Array][], restartInterval: number): Uint8Array {
-	const out: number[] = [];
-	const restarts: number[] = [];
-	let previous: Uint8Array = new Uint8Array(0);
-	entries.forEach(([key, value], i) => {
-		let shared = 0;
-		if (i % restartInterval === 0) {
-			restarts.push(out.length);
-		} else {
-			while (shared < previous.length && shared < key.length && previous[shared] === key[shared]) shared++;
-		}
-		out.push(...varint(shared), ...varint(key.length - shared), ...varint(value.length), ...key.subarray(shared), ...value);
-		previous = key;
-	});
-	if (restarts.length === 0) restarts.push(0);
-	for (const r of restarts) out.push(...u32(r));
-	out.push(...u32(restarts.length));
-	return Uint8Array.from(out);
-}
-
-interface TableOptions {
-	blockSize?: number;
-	restartInterval?: number;
-	compression?: number;
-}
-
-function writeTable(pairs: [string, Uint8Array][], options: TableOptions = {}): Uint8Array {
-	const { blockSize = 4096, restartInterval = 16, compression = 0 } = options;
-	const sorted = pairs.map(([k, v]) => [Buffer.from(k, "utf8"), v] as [Uint8Array, Uint8Array]).sort((a, b) => Buffer.compare(a[0], b[0]));
-	const file: number[] = [];
-	const emit = (contents: Uint8Array): number[] => {
-		const offset = file.length;
-		const typed = Uint8Array.from([...contents, compression]);
-		file.push(...typed, ...u32(maskCrc(crc32c(typed))));
-		return [...varint(offset), ...varint(contents.length)];
-	};
-	const index: [Uint8Array, Uint8Array][] = [];
-	let pending: [Uint8Array, Uint8Array][] = [];
-	let pendingBytes = 0;
-	const flush = (): void => {
-		if (pending.length === 0) return;
-		// The last key of a block is a valid separator: >= its keys and < the next block's.
-		index.push([pending[pending.length - 1][0], Uint8Array.from(emit(buildBlock(pending, restartInterval)))]);
-		pending = [];
-		pendingBytes = 0;
-	};
-	for (const pair of sorted) {
-		pending.push(pair);
-		pendingBytes += pair[0].length + pair[1].length + 3;
-		if (pendingBytes >= blockSize) flush();
-	}
-	flush();
-	const metaHandle = emit(buildBlock([], 1));
-	const indexHandle = emit(buildBlock(index, 1));
-	const footer = [...metaHandle, ...indexHandle];
-	while (footer.length < 40) footer.push(0);
-	file.push(...footer, ...u32(0x8b80fb57), ...u32(0xdb477524));
-	return Uint8Array.from(file);
-}
-
-// A TensorBundle writer on top of it, following tensor_bundle.cc (masked CRCs, string layout).
-
-interface TensorSpec {
-	key: string;
-	dtype: number;
-	shape: number[];
-	bytes?: Uint8Array;
-	strings?: Uint8Array[];
-	shard?: number;
-	slices?: object[];
-}
-
-function encodeStrings(strings: Uint8Array[]): { bytes: Uint8Array; crc: number } {
-	const lengths: number[] = [];
-	let crc = 0;
-	for (const s of strings) {
-		lengths.push(...varint(s.length));
-		crc = crc32c(Uint8Array.from(u32(s.length)), crc);
-	}
-	const checksum = Uint8Array.from(u32(maskCrc(crc)));
-	crc = crc32c(checksum, crc);
-	for (const s of strings) crc = crc32c(s, crc);
-	return { bytes: Uint8Array.from([...lengths, ...checksum, ...strings.flatMap((s) => [...s])]), crc };
-}
-
-function writeCheckpoint(prefix: string, tensors: TensorSpec[], header: { num_shards?: number; endianness?: number } = {}): void {
-	const numShards = header.num_shards ?? 1;
-	fs.mkdirSync(path.dirname(prefix), { recursive: true });
-	const shards: number[][] = Array.from({ length: numShards }, () => []);
-	const pairs: [string, Uint8Array][] = [["", encodeMessage(types.BundleHeaderProto, { num_shards: numShards, ...header })]];
-	for (const t of tensors) {
-		const shard = t.shard ?? 0;
-		const { bytes, crc } = t.strings ? encodeStrings(t.strings) : { bytes: t.bytes ?? new Uint8Array(0), crc: crc32c(t.bytes ?? new Uint8Array(0)) };
-		const entry = {
-			dtype: t.dtype, shape: { dim: t.shape.map((size) => ({ size })) }, shard_id: shard,
-			offset: shards[shard].length, size: bytes.length, crc32c: maskCrc(crc), slices: t.slices ?? [],
-		};
-		shards[shard].push(...bytes);
-		pairs.push([t.key, encodeMessage(types.BundleEntryProto, entry)]);
-	}
-	fs.writeFileSync(`${prefix}.index`, writeTable(pairs, { blockSize: 64, restartInterval: 2 }));
-	shards.forEach((bytes, i) => {
-		fs.writeFileSync(`${prefix}.data-${String(i).padStart(5, "0")}-of-${String(numShards).padStart(5, "0")}`, Uint8Array.from(bytes));
-	});
 }
 
 function floats(values: number[]): Uint8Array {
@@ -211,9 +89,19 @@ describe("readTable", () => {
 		assert.equal(readTable(writeTable([]), "empty.index").size, 0);
 	});
 
-	test("rejects snappy-compressed blocks with a clear message", () => {
-		const bytes = writeTable([["a", Uint8Array.from([1])]], { compression: 1 });
-		assert.throws(() => readTable(bytes, "/x/snappy.index"), (e: unknown) => e instanceof TableError && /\/x\/snappy\.index.*snappy-compressed tables are not supported/.test(e.message));
+	test("reads a table whose blocks were compressed by the snappyjs package's compressor", () => {
+		const pairs: [string, Uint8Array][] = [];
+		for (let i = 0; i < 200; i++) pairs.push([`model/layer_with_weights-${i % 5}/kernel/.ATTRIBUTES/VARIABLE_VALUE/${i}`, new Uint8Array(24).fill(i & 0xff)]);
+		const written = writeTableWithLayout(pairs, { blockSize: 1024, restartInterval: 1, compression: "snappy" });
+		assert.ok(written.blocks.filter((b) => b.type === 1).length >= 3, "the test table must hold several snappy blocks");
+		const table = readTable(written.bytes, "/x/snappy.index");
+		assert.equal(table.size, pairs.length);
+		for (const [key, value] of pairs) assert.deepEqual([...table.get(key)!], [...value], key);
+	});
+
+	test("rejects an unknown block compression type, naming the file and the block", () => {
+		const bytes = writeTable([["a", Uint8Array.from([1])]], { forceBlockType: 4 });
+		assert.throws(() => readTable(bytes, "/x/zstd.index"), (e: unknown) => e instanceof TableError && /\/x\/zstd\.index: the index block uses unknown compression type 4/.test(e.message));
 	});
 
 	test("rejects a restart entry that shares key bytes with its predecessor", () => {
@@ -364,7 +252,7 @@ describe("openCheckpoint", () => {
 			{ key: "a/w", dtype: DT_FLOAT, shape: [2, 2], bytes: floats([1, 2, 3, 4]), shard: 1 },
 			{ key: "a/b", dtype: DT_INT32, shape: [3], bytes: new Uint8Array(Int32Array.from([7, -8, 9]).buffer), shard: 0 },
 			{ key: "step", dtype: DT_INT64, shape: [2], bytes: int64, shard: 1 },
-		], { num_shards: 2 });
+		], { numShards: 2 });
 		const ckpt = openCheckpoint(prefix);
 		assert.deepEqual(ckpt.keys(), ["a/b", "a/w", "step"]);
 		assert.deepEqual(ckpt.entry("a/w"), { key: "a/w", dtype: "float32", shape: [2, 2], shard: 1, offset: 0, size: 16 });
@@ -487,3 +375,170 @@ describe("openCheckpoint", () => {
 		}
 	});
 });
+
+/** Rewrites a block's masked CRC after a test changed its contents, so the reader gets past the CRC check. */
+function refreshBlockCrc(file: Uint8Array, block: { offset: number; size: number }): void {
+	const typed = file.subarray(block.offset, block.offset + block.size + 1);
+	file.set(u32(maskCrc(crc32c(typed))), block.offset + block.size + 1);
+}
+
+// Keys shaped like a TF2 Keras checkpoint's, many enough that snappy shrinks the index blocks by more than 1/8.
+function kerasTensors(layers: number): { key: string; dtype: number; shape: number[]; bytes: Uint8Array }[] {
+	const tensors = [];
+	for (let i = 0; i < layers; i++) {
+		tensors.push({ key: `layer_with_weights-${i}/kernel/.ATTRIBUTES/VARIABLE_VALUE`, dtype: DT_FLOAT, shape: [2], bytes: floats([i, -i]) });
+		tensors.push({ key: `layer_with_weights-${i}/bias/.ATTRIBUTES/VARIABLE_VALUE`, dtype: DT_FLOAT, shape: [1], bytes: floats([i / 2]) });
+	}
+	return tensors;
+}
+
+describe("snappy-compressed checkpoint indexes (TF2's default)", () => {
+	test("reads back every tensor of an index whose blocks the snappyjs compressor wrote", () => {
+		const prefix = scratchPrefix();
+		const written = writeCheckpoint(prefix, kerasTensors(40), { compression: "snappy", blockSize: 512, restartInterval: 16 });
+		assert.ok(written.blockTypes.filter((type) => type === 1).length >= 3, `expected snappy blocks, got block types ${written.blockTypes.join(",")}`);
+		const ckpt = openCheckpoint(prefix);
+		assert.equal(ckpt.keys().length, 80);
+		for (let i = 0; i < 40; i++) {
+			assert.deepEqual([...ckpt.read(`layer_with_weights-${i}/kernel/.ATTRIBUTES/VARIABLE_VALUE`).data as Float32Array], [i, -i]);
+			assert.deepEqual([...ckpt.read(`layer_with_weights-${i}/bias/.ATTRIBUTES/VARIABLE_VALUE`).data as Float32Array], [i / 2]);
+		}
+	});
+
+	test("a snappy block declaring more bytes than it can expand to fails before allocating, naming the file and block", () => {
+		const prefix = scratchPrefix();
+		writeCheckpoint(prefix, kerasTensors(40), { compression: "snappy", blockSize: 512 });
+		const pairs = kerasTensors(40).map((t): [string, Uint8Array] => [t.key, Uint8Array.from([1])]);
+		const layout = writeTableWithLayout(pairs, { compression: "snappy", blockSize: 512 });
+		const block = layout.blocks.find((b) => b.type === 1)!;
+		const bytes = Uint8Array.from(layout.bytes);
+		// A 5-byte varint length of 0xffffffff replaces the first bytes of the stream.
+		bytes.set([0xff, 0xff, 0xff, 0xff, 0x0f], block.offset);
+		refreshBlockCrc(bytes, block);
+		fs.writeFileSync(`${prefix}.index`, bytes);
+		const started = performance.now();
+		throwsCheckpointError(() => openCheckpoint(prefix), new RegExp(`${prefix}\\.index: data block 0 is snappy-compressed but declares 4294967295 uncompressed bytes`));
+		assert.ok(performance.now() - started < 1000);
+	});
+
+	test("a corrupted snappy stream with a valid CRC is a CheckpointError naming the file, never a crash", () => {
+		const pairs = kerasTensors(40).map((t): [string, Uint8Array] => [t.key, Uint8Array.from([1, 2, 3])]);
+		const layout = writeTableWithLayout([["", encodeMessage(types.BundleHeaderProto, { num_shards: 1 })], ...pairs], { compression: "snappy", blockSize: 512 });
+		const snappyBlocks = layout.blocks.filter((b) => b.type === 1);
+		assert.ok(snappyBlocks.length >= 3);
+		const prefix = scratchPrefix();
+		fs.mkdirSync(path.dirname(prefix), { recursive: true });
+		let seed = 7;
+		const random = (n: number): number => {
+			seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+			return seed % n;
+		};
+		let failures = 0;
+		for (let i = 0; i < 300; i++) {
+			const bytes = Uint8Array.from(layout.bytes);
+			const block = snappyBlocks[random(snappyBlocks.length)];
+			for (let k = 0; k <= random(3); k++) bytes[block.offset + random(block.size)] = random(256);
+			refreshBlockCrc(bytes, block);
+			fs.writeFileSync(`${prefix}.index`, bytes);
+			try {
+				openCheckpoint(prefix);
+			} catch (error) {
+				assert.ok(error instanceof CheckpointError, `mutation ${i} threw ${String(error)}`);
+				assert.match(error.message, new RegExp(`${prefix}\\.index`));
+				failures++;
+			}
+		}
+		assert.ok(failures > 100, `only ${failures} of 300 corrupted indexes were refused`);
+	});
+});
+
+// The object graph tf.keras writes for Sequential([Dense(2), Dense(1)]) after one Adam step, reduced to what
+// checkpoint lookups use: the root's children include both layer_with_weights-N and layer-N names for one layer.
+const KERAS_OBJECT_GRAPH: TrackableObjectGraphObject = {
+	nodes: [
+		{
+			children: [
+				{ node_id: 1, local_name: "layer_with_weights-0" },
+				{ node_id: 2, local_name: "layer_with_weights-1" },
+				{ node_id: 1, local_name: "layer-0" },
+				{ node_id: 5, local_name: "optimizer" },
+				{ node_id: 8, local_name: "odd/name.x" },
+			],
+			has_checkpoint_values: { value: true },
+		},
+		{ children: [{ node_id: 3, local_name: "kernel" }, { node_id: 4, local_name: "bias" }], has_checkpoint_values: { value: true } },
+		{ children: [{ node_id: 6, local_name: "kernel" }, { node_id: 7, local_name: "bias" }] },
+		{ attributes: [{ name: "VARIABLE_VALUE", full_name: "dense/kernel", checkpoint_key: "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE" }] },
+		{ attributes: [{ name: "VARIABLE_VALUE", full_name: "dense/bias", checkpoint_key: "layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE" }] },
+		{
+			attributes: [{ name: "VARIABLE_VALUE", full_name: "Adam/iter", checkpoint_key: "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE" }],
+			slot_variables: [{ original_variable_node_id: 3, slot_name: "m", slot_variable_node_id: 8 }],
+			registered_saver: { name: "", object_name: "" },
+		},
+		{ attributes: [{ name: "VARIABLE_VALUE", full_name: "dense_1/kernel", checkpoint_key: "layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE" }] },
+		{ attributes: [{ name: "VARIABLE_VALUE", full_name: "dense_1/bias", checkpoint_key: "layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE" }] },
+		{ attributes: [{ name: "VARIABLE_VALUE", full_name: "odd", checkpoint_key: "odd.Sname..x/.ATTRIBUTES/VARIABLE_VALUE" }] },
+	],
+};
+
+function writeKerasCheckpoint(compression: "none" | "snappy" = "snappy"): string {
+	const prefix = scratchPrefix();
+	writeCheckpoint(prefix, [
+		{ key: "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE", value: { dtype: "float32", shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) } },
+		{ key: "layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE", value: { dtype: "float32", shape: [2], data: Float32Array.from([0.5, -0.5]) } },
+		{ key: "layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE", value: { dtype: "float32", shape: [2, 1], data: Float32Array.from([7, 8]) } },
+		{ key: "layer_with_weights-1/bias/.ATTRIBUTES/VARIABLE_VALUE", value: { dtype: "float32", shape: [1], data: Float32Array.from([9]) } },
+		{ key: "optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE", value: { dtype: "int64", shape: [], data: Float64Array.from([1]) } },
+		{ key: "odd.Sname..x/.ATTRIBUTES/VARIABLE_VALUE", value: { dtype: "float32", shape: [], data: Float32Array.from([3]) } },
+	], { compression, objectGraph: KERAS_OBJECT_GRAPH });
+	return prefix;
+}
+
+describe("TF2 object-graph checkpoints", () => {
+	test("stores the object graph as TF2 does: one DT_STRING scalar under _CHECKPOINTABLE_OBJECT_GRAPH", () => {
+		const ckpt = openCheckpoint(writeKerasCheckpoint());
+		assert.deepEqual(ckpt.entry(OBJECT_GRAPH_KEY)?.dtype, "string");
+		assert.deepEqual(ckpt.entry(OBJECT_GRAPH_KEY)?.shape, []);
+		const graph = ckpt.objectGraph()!;
+		assert.equal(graph.nodes?.length, 9);
+		assert.deepEqual(graph.nodes?.[1].children?.map((c) => c.local_name), ["kernel", "bias"]);
+		assert.deepEqual({ ...graph.nodes?.[5].slot_variables?.[0] }, { original_variable_node_id: 3, slot_name: "m", slot_variable_node_id: 8 });
+		assert.equal(graph.nodes?.[0].has_checkpoint_values?.value, true);
+	});
+
+	test("variableKeyForNode gives the VARIABLE_VALUE key of a node, whose tensor holds the variable's value", () => {
+		const ckpt = openCheckpoint(writeKerasCheckpoint());
+		assert.equal(ckpt.variableKeyForNode(3), "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+		assert.deepEqual([...ckpt.read(ckpt.variableKeyForNode(7)!).data as Float32Array], [9]);
+		assert.equal(ckpt.variableKeyForNode(1), undefined, "a layer is not a variable");
+		throwsCheckpointError(() => ckpt.variableKeyForNode(9), /has no object 9: its object graph holds nodes 0 to 8/);
+	});
+
+	test("keyForPath walks local names from the root, through either name of a layer, and unescapes key segments", () => {
+		const ckpt = openCheckpoint(writeKerasCheckpoint("none"));
+		assert.equal(ckpt.keyForPath("layer_with_weights-0/kernel"), "layer_with_weights-0/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+		assert.equal(ckpt.keyForPath("layer-0/bias"), "layer_with_weights-0/bias/.ATTRIBUTES/VARIABLE_VALUE");
+		assert.equal(ckpt.keyForPath("layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE"), "layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+		assert.equal(ckpt.keyForPath("odd.Sname..x"), "odd.Sname..x/.ATTRIBUTES/VARIABLE_VALUE");
+		assert.deepEqual([...ckpt.read(ckpt.keyForPath("layer-0/kernel")!).data as Float32Array], [1, 2, 3, 4, 5, 6]);
+		assert.equal(ckpt.keyForPath("layer_with_weights-2/kernel"), undefined);
+		assert.equal(ckpt.keyForPath("layer_with_weights-0"), undefined, "a layer has no VARIABLE_VALUE");
+		assert.equal(ckpt.objectGraphKeys()?.get("dense_1/kernel"), "layer_with_weights-1/kernel/.ATTRIBUTES/VARIABLE_VALUE");
+	});
+
+	test("a TF1 checkpoint has no object graph, and object lookups say to look variables up by name", () => {
+		const prefix = scratchPrefix();
+		writeCheckpoint(prefix, [{ key: "dense/kernel", dtype: DT_FLOAT, shape: [1], bytes: floats([1]) }]);
+		const ckpt = openCheckpoint(prefix);
+		assert.equal(ckpt.objectGraph(), undefined);
+		throwsCheckpointError(() => ckpt.variableKeyForNode(0), /name-based \(TF1\) checkpoint without an object graph.*entry\(\)/);
+		throwsCheckpointError(() => ckpt.keyForPath("dense/kernel"), /name-based \(TF1\) checkpoint/);
+	});
+
+	test("an object graph whose child points outside it is refused, naming the index and the node", () => {
+		const prefix = scratchPrefix();
+		writeCheckpoint(prefix, [], { objectGraph: { nodes: [{ children: [{ node_id: 4, local_name: "layer" }] }] } });
+		throwsCheckpointError(() => openCheckpoint(prefix).objectGraph(), new RegExp(`${prefix}\\.index has an object graph whose node 0 names child 4 \\("layer"\\), outside its 1 nodes`));
+	});
+});
+

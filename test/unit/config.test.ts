@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, it } from "node:test";
 import {
 	type ConfigProblem, ConfigError, buildConfig, formatConfig, parseConfig, parseFeedArgument, validateConfig,
 } from "../../extension/core/frontends/tf/tf2xlaConfig";
 import { Graph } from "../../extension/core/graph/graph";
 import { makeTensor } from "../../extension/core/graph/tensor";
+import { encodeMessage, types } from "../../extension/core/frontends/tf/proto/registry";
+import { knn, tempDir } from "../support/cli";
 import { GraphBuilder, attr, out } from "../support/graphBuilder";
 
 const T = attr.type("float32");
@@ -76,6 +80,47 @@ describe("graph.config.pbtxt", () => {
 
 	it("reports a fetch shape that contradicts what the graph computes", () => {
 		expectProblem('feed { id { node_name: "input/x" } shape { dim { size: 1 } dim { size: 3 } } }\nfetch { id { node_name: "probs" } shape { dim { size: 1 } dim { size: 4 } } }\n', 2, 35, /declared \[1,4\] but the graph computes \[1,2\]/);
+	});
+
+	it("reports a feed no fetch depends on as an error at that feed, and knn config --check and knn compile both refuse it there", () => {
+		const text = 'feed { id { node_name: "input/x" } shape { dim { size: 1 } dim { size: 3 } } }\nfeed {\n  id { node_name: "mask" }\n  shape { dim { size: 1 } dim { size: 2 } }\n}\nfetch { id { node_name: "probs" } }\n';
+		expectProblem(text, 3, 8, /feed "mask" is not used: no fetch depends on it; remove this feed/);
+		assert.equal(problems(text).filter((p) => p.severity === "error").length, 1);
+		const dir = tempDir("unused-feed");
+		const model = path.join(dir, "classifier.pb");
+		const config = path.join(dir, "graph.config.pbtxt");
+		fs.writeFileSync(model, encodeMessage(types.GraphDef, classifier().toGraphDef()));
+		fs.writeFileSync(config, text);
+		const where = `${config}:3:8: error: feed "mask" is not used`;
+		const check = knn("config", model, "--check", config);
+		assert.equal(check.status, 1);
+		assert.ok(check.stdout.includes(where), check.stdout + check.stderr);
+		const compile = knn("compile", model, "--config", config, "--prefix", "unused", "--out", path.join(dir, "out"));
+		assert.notEqual(compile.status, 0);
+		assert.ok(compile.stderr.includes(where), compile.stderr);
+		assert.throws(() => buildConfig(classifier(), [parseFeedArgument("input/x=1x3"), parseFeedArgument("mask")], [{ ref: { node: "probs", index: 0 } }]), /feed "mask" is not used/);
+		// A feed the fetches reach only through another feed is cut off by it, and unused as well.
+		expectProblem('feed { id { node_name: "input/x" } shape { dim { size: 1 } dim { size: 3 } } }\nfeed { id { node_name: "dense" } shape { dim { size: 1 } dim { size: 4 } } }\nfetch { id { node_name: "probs" } }\n',
+			1, 13, /feed "input\/x" is not used: the fetches read it only through other feeds/);
+	});
+
+	it("suggests the declared dimensions with unknown ones as 1 for a feed without a static shape, and says when even the rank is unknown", () => {
+		assert.throws(() => buildConfig(classifier(), [parseFeedArgument("input/x")], [{ ref: { node: "probs", index: 0 } }]), /no static shape \[\?,3\] in the graph; give one, e\.g\. input\/x=1x3$/);
+		const g = new GraphBuilder();
+		g.op("Neg", "neg", [g.placeholder("any", "float32")], { T });
+		assert.throws(() => buildConfig(Graph.fromGraphDef(g.def()), [parseFeedArgument("any")], [{ ref: { node: "neg", index: 0 } }]),
+			/feed "any" has no static shape: the graph does not even give its rank \(<unknown rank>\); give every dimension, e\.g\. any=1x30 for a \[1,30\] input, or any= for a scalar/);
+		const scalar = buildConfig(Graph.fromGraphDef(g.def()), [parseFeedArgument("any=")], [{ ref: { node: "neg", index: 0 } }]);
+		assert.deepEqual(scalar.config.feed[0].shape, { dim: [] });
+	});
+
+	it("knn --help documents the scalar feed NODE=, --signature with --batch, and --host-driver", () => {
+		const help = knn("--help");
+		assert.equal(help.status, 0);
+		assert.match(help.stdout, /NODE= a scalar/);
+		assert.match(help.stdout, /knn config MODEL --signature NAME \[--batch N\]/);
+		assert.match(help.stdout, /knn compile .*\[--host-driver\]/);
+		assert.match(help.stdout, /--host-driver also writes NAME_host\.c/);
 	});
 
 	it("reports a config without fetches, and a feed given twice", () => {

@@ -794,6 +794,17 @@ describe("layout ops", () => {
 		}
 	});
 
+	test("BroadcastTo", async () => {
+		const r = new Rng(131);
+		for (let k = 0; k < CASES; k++) {
+			const c = new Case();
+			const to = r.shape(r.int(1, 3));
+			const from = to.slice(r.int(0, to.length - 1)).map((d) => (r.bool() ? 1 : d));
+			c.op("BroadcastTo", "y", [c.input("x", r.tensor("float32", from)), c.ints("shape", to)], { ...attrT("float32"), Tidx: attr.type("int32") });
+			await check(c, "y", `BroadcastTo [${from}] to [${to}]`);
+		}
+	});
+
 	test("Pad and PadV2", async () => {
 		const r = new Rng(107);
 		for (let k = 0; k < CASES + 1; k++) {
@@ -955,6 +966,18 @@ describe("gathers", () => {
 			});
 			await check(c, "y", `GatherV2 [${params}] indices [${indexShape}] axis ${axis} batch_dims ${batchDims}`);
 		}
+	});
+
+	test("ResourceGather on a frozen variable gathers rows as GatherV2 on axis 0", async () => {
+		const r = new Rng(132);
+		const c = new Case();
+		c.op("ResourceGather", "y", [c.konst("table", r.tensor("float32", [5, 3])), c.input("ids", makeTensor("int32", [2, 2], [4, 0, 2, 2]))], {
+			dtype: attr.type("float32"), Tindices: attr.type("int32"), batch_dims: attr.i(0),
+		});
+		const def = renamed(c, "y", "GatherV2");
+		def.node.push({ name: "axis0", op: "Const", input: [], attr: { dtype: attr.type("int32"), value: attr.tensor(makeTensor("int32", [], [0])) } });
+		def.node = def.node.map((n) => (n.name === "y" ? { ...n, input: [...n.input, "axis0"], attr: { Tparams: attr.type("float32"), Tindices: attr.type("int32"), Taxis: attr.type("int32") } } : n));
+		await check(c, "y", "ResourceGather", { tfjsGraph: def });
 	});
 
 	test("ListDiff keeps x's order and reports positions, as tf.setdiff1d", async () => {

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { encodeMessage, types } from "../../extension/core/frontends/tf/proto/registry";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as protobuf from "protobufjs";
+import { openCheckpoint } from "../../extension/core/frontends/tf/checkpoint/bundle";
+import { allMessageTypes, encodeMessage, messageType, types } from "../../extension/core/frontends/tf/proto/registry";
 import { MAX_NESTING, TextFormatError, formatTextProto, parseTextProto } from "../../extension/core/frontends/tf/proto/textFormat";
-import type { GraphDef, Tf2xlaConfig } from "../../extension/core/frontends/tf/proto/types";
+import type { GraphDef, MetaGraphDef, SavedModel, Tf2xlaConfig } from "../../extension/core/frontends/tf/proto/types";
 import { mulberry32 } from "../support/random";
+import { SHARED_DIR } from "../support/shared";
 
 // A tfcompile config as published with a trained LSTM policy (inputs, recurrent state in and out).
 const PUBLISHED_CONFIG = `feed {
@@ -434,3 +439,193 @@ describe("text format performance", () => {
 		assert.ok(written.length > 0);
 	});
 });
+
+describe("text format schemas: MetaGraphDef and SavedModel contents", () => {
+	it("accepts every value of every enum field of every schema message by name and by number", () => {
+		let cases = 0;
+		for (const type of allMessageTypes()) {
+			for (const field of type.fieldsArray) {
+				field.resolve();
+				if (!(field.resolvedType instanceof protobuf.Enum) || field instanceof protobuf.MapField) continue;
+				for (const [name, number] of Object.entries(field.resolvedType.values)) {
+					const where = `${type.fullName}.${field.name} = ${name}`;
+					const byName = parseTextProto<Record<string, unknown>>(`${field.name}: ${name}`, type, "enum.pbtxt").message[field.name];
+					const byNumber = parseTextProto<Record<string, unknown>>(`${field.name}: ${number}`, type, "enum.pbtxt").message[field.name];
+					assert.deepEqual(byName, field.repeated ? [number] : number, where);
+					assert.deepEqual(byNumber, byName, where);
+					cases++;
+				}
+			}
+		}
+		// DataType alone has 60 names; SaverDef.version, TypeSpecClass, FullTypeId, JitCompile... add more.
+		assert.ok(cases > 400, `only ${cases} enum values were checked`);
+	});
+
+	it("reads SaverDef.version written by name, as TensorFlow writes it (version: V2)", () => {
+		const saver = types.MetaGraphDef.lookupType("tensorflow.SaverDef");
+		assert.equal(parseTextProto<{ version: number }>("version: V2", saver, "s.pbtxt").message.version, 2);
+		assert.equal(parseTextProto<{ version: number }>("version: LEGACY", saver, "s.pbtxt").message.version, 0);
+		assert.equal(formatTextProto({ version: 1 }, saver), "version: V1\n");
+	});
+
+	it("round-trips a MetaGraphDef using every new message through the text writer and reader", () => {
+		const meta = tf2MetaGraph();
+		const text = formatTextProto(meta, types.MetaGraphDef);
+		assert.match(text, /\[type\.googleapis\.com\/tensorflow\.TensorShapeProto\] \{/, "a known Any is written expanded");
+		assert.match(text, /version: V2/);
+		const parsed = parseTextProto<MetaGraphDef>(text, types.MetaGraphDef, "tf2.pbtxt").message;
+		assert.deepEqual(normalised(parsed), normalised(meta));
+		const concrete = parsed.object_graph_def?.concrete_functions?.["__inference_call_42"];
+		assert.deepEqual(concrete?.bound_inputs, [2, 3]);
+		assert.equal(parsed.signature_def.serving_default.inputs.sparse.coo_sparse?.indices_tensor_name, "sp_indices:0");
+	});
+
+	it("reads an Any both expanded and as type_url plus serialised value, to the same bytes", () => {
+		const shape = { dim: [{ size: 3 }, { size: -1 }] };
+		const bytes = encodeMessage(types.TensorShapeProto, shape);
+		const anyType = messageType("google.protobuf.Any");
+		const expanded = parseTextProto<{ type_url: string; value: Uint8Array }>(
+			"[type.googleapis.com/tensorflow.TensorShapeProto] { dim { size: 3 } dim { size: -1 } }", anyType, "any.pbtxt",
+		).message;
+		assert.equal(expanded.type_url, "type.googleapis.com/tensorflow.TensorShapeProto");
+		assert.deepEqual([...expanded.value], [...bytes]);
+		const plain = parseTextProto<{ value: Uint8Array }>(formatTextProto({ type_url: "x/unknown.Type", value: bytes }, anyType), anyType, "any.pbtxt").message;
+		assert.deepEqual([...plain.value], [...bytes]);
+		assert.throws(() => parseTextProto("[type.googleapis.com/no.Such] { }", anyType, "any.pbtxt"), /any\.pbtxt:1:1: unknown message type "type\.googleapis\.com\/no\.Such"/);
+		assert.throws(() => parseTextProto("node { [x.y/z] { } }", types.GraphDef, "g.pbtxt"), /g\.pbtxt:1:8: extension fields \(\[\.\.\.\]\) are not supported in tensorflow\.NodeDef/);
+	});
+
+	const auroraDir = path.join(SHARED_DIR, "models", "aurora");
+	const auroraSkip = fs.existsSync(path.join(auroraDir, "saved_model.pbtxt")) ? false : `LiteFlow's Aurora model is absent: expected ${auroraDir}/saved_model.pbtxt`;
+
+	it("reads LiteFlow's Aurora text SavedModel: op list, V2 saver, serving_default signature, 30 checkpoint variables", { skip: auroraSkip }, () => {
+		const file = path.join(auroraDir, "saved_model.pbtxt");
+		const saved = parseTextProto<SavedModel>(fs.readFileSync(file, "utf8"), types.SavedModel, file, { positions: false }).message;
+		assert.equal(saved.meta_graphs.length, 1);
+		const meta = saved.meta_graphs[0];
+		// Facts from the model's README: producer 26, the serve tag, the signature's tensors, dtypes and shapes.
+		assert.deepEqual(meta.meta_info_def?.tags, ["serve"]);
+		assert.equal(meta.graph_def?.versions?.producer, 26);
+		assert.equal(meta.saver_def?.version, 2);
+		const ops = meta.meta_info_def?.stripped_op_list?.op ?? [];
+		assert.ok(ops.some((op) => op.name === "MatMul" && op.input_arg?.length === 2), "the stripped op list holds MatMul with its two inputs");
+		const signature = meta.signature_def.serving_default;
+		assert.deepEqual(Object.keys(signature.inputs), ["ob"]);
+		assert.deepEqual(Object.keys(signature.outputs), ["act"]);
+		assert.equal(signature.inputs.ob.name, "input/Ob:0");
+		assert.equal(signature.inputs.ob.dtype, 1);
+		assert.deepEqual(signature.inputs.ob.tensor_shape?.dim?.map((d) => d.size), [-1, 30]);
+		assert.equal(signature.outputs.act.name, "model/pi/add:0");
+		assert.deepEqual(signature.outputs.act.tensor_shape?.dim?.map((d) => d.size), [-1, 1]);
+		assert.equal(openCheckpoint(path.join(auroraDir, "variables", "variables")).keys().length, 30);
+	});
+});
+
+/** Through protobufjs's own binary encoding and back, so both sides compare in one canonical shape. */
+function normalised(message: object): object {
+	return types.MetaGraphDef.toObject(types.MetaGraphDef.decode(encodeMessage(types.MetaGraphDef, message)), { longs: Number, bytes: Array });
+}
+
+function spec(name: string, dims: number[]): object {
+	return { tensor_spec_value: { name, shape: { dim: dims.map((size) => ({ size })) }, dtype: 1 } };
+}
+
+/** A MetaGraphDef as a TF2 SavedModel holds one, touching each message the schemas gained. */
+function tf2MetaGraph(): object {
+	const shapeAny = { type_url: "type.googleapis.com/tensorflow.TensorShapeProto", value: encodeMessage(types.TensorShapeProto, { dim: [{ size: 4 }] }) };
+	return {
+		meta_info_def: {
+			stripped_op_list: {
+				op: [{
+					name: "StatefulPartitionedCall",
+					input_arg: [{ name: "args", type_list_attr: "Tin", handle_data: [{ dtype: 1, shape: { dim: [{ size: 2 }] } }] }],
+					output_arg: [{ name: "output", type_list_attr: "Tout", experimental_full_type: { type_id: 1000, args: [{ type_id: 210 }], s: "T" } }],
+					control_output: ["ctl"],
+					attr: [
+						{ name: "Tin", type: "list(type)", has_minimum: true, minimum: 0, default_value: { list: { type: [1] } }, allowed_values: { list: { type: [1, 3] } } },
+						{ name: "f", type: "func" },
+					],
+					deprecation: { version: 27, explanation: "use PartitionedCall" },
+					is_stateful: true,
+					is_distributed_communication: false,
+				}],
+			},
+			any_info: shapeAny,
+			tags: ["serve"],
+			tensorflow_version: "2.15.0",
+			stripped_default_attrs: true,
+			function_aliases: { serve: "__inference_call_42" },
+		},
+		graph_def: {
+			node: [{
+				name: "StatefulPartitionedCall", op: "StatefulPartitionedCall", input: ["x", "dense/kernel"],
+				attr: { f: { func: { name: "__inference_call_42" } } },
+				experimental_debug_info: { original_node_names: ["call"] },
+				experimental_type: { type_id: 3, args: [{ type_id: 1000, args: [{ type_id: 210 }] }] },
+			}],
+			versions: { producer: 1645 },
+			library: {
+				function: [{
+					signature: { name: "__inference_call_42", input_arg: [{ name: "x", type: 1 }, { name: "kernel", type: 20 }], output_arg: [{ name: "y", type: 1 }], control_output: ["read"] },
+					attr: { _input_shapes: { list: { shape: [{ dim: [{ size: -1 }] }] } } },
+					arg_attr: { 1: { attr: { _user_specified_name: { s: Buffer.from("resource") } } } },
+					resource_arg_unique_id: { 1: 0 },
+					node_def: [
+						{ name: "read", op: "ReadVariableOp", input: ["kernel"], attr: { dtype: { type: 1 } } },
+						{ name: "mm", op: "MatMul", input: ["x", "read:value:0"], attr: { T: { type: 1 } } },
+					],
+					ret: { y: "mm:product:0" },
+					control_ret: { read: "read" },
+				}],
+				gradient: [{ function_name: "__inference_call_42", gradient_func: "grad" }],
+				registered_gradients: [{ gradient_func: "grad2", registered_op_type: "Custom" }],
+			},
+		},
+		saver_def: { filename_tensor_name: "saver_filename:0", save_tensor_name: "StatefulPartitionedCall_1:0", restore_op_name: "StatefulPartitionedCall_2", version: 2 },
+		collection_def: {
+			names: { node_list: { value: ["a:0"] } },
+			blobs: { bytes_list: { value: [Buffer.from([0, 1, 255])] } },
+			steps: { int64_list: { value: [1, -2, 2 ** 40] } },
+			rates: { float_list: { value: [0.5, -1.25] } },
+			anys: { any_list: { value: [shapeAny, { type_url: "example.com/not.Known", value: Buffer.from("x") }] } },
+		},
+		signature_def: {
+			serving_default: {
+				inputs: {
+					x: { name: "serving_default_x:0", dtype: 1, tensor_shape: { dim: [{ size: -1 }, { size: 3 }] } },
+					sparse: { coo_sparse: { values_tensor_name: "sp_values:0", indices_tensor_name: "sp_indices:0", dense_shape_tensor_name: "sp_shape:0" }, dtype: 1 },
+					ragged: {
+						composite_tensor: { type_spec: { type_spec_class: 3, type_state: { tuple_value: { values: [{ none_value: {} }, { int64_value: 1 }] } }, type_spec_class_name: "RaggedTensorSpec" }, components: [{ name: "rt_values:0", dtype: 1 }] },
+						dtype: 1,
+					},
+				},
+				outputs: { y: { name: "StatefulPartitionedCall:0", dtype: 1, tensor_shape: { dim: [{ size: -1 }, { size: 1 }] } } },
+				method_name: "tensorflow/serving/predict",
+				defaults: { x: { dtype: 1, float_val: [0] } },
+			},
+		},
+		asset_file_def: [{ tensor_info: { name: "asset_path:0", dtype: 7 }, filename: "vocab.txt" }],
+		object_graph_def: {
+			nodes: [
+				{ children: [{ node_id: 1, local_name: "layer" }, { node_id: 4, local_name: "signatures" }], user_object: { identifier: "_generic_user_object", version: { producer: 1, min_consumer: 1 } } },
+				{ children: [{ node_id: 2, local_name: "kernel" }, { node_id: 3, local_name: "bias" }], dependencies: [{ node_id: 2, local_name: "kernel" }], user_object: { identifier: "_tf_keras_layer", metadata: "{}" } },
+				{ variable: { dtype: 1, shape: { dim: [{ size: 3 }, { size: 1 }] }, trainable: true, synchronization: 1, aggregation: 2, name: "dense/kernel", device: "/CPU:0" } },
+				{ variable: { dtype: 1, shape: { dim: [{ size: 1 }] }, name: "dense/bias", experimental_distributed_variable_components: [{ dtype: 1, name: "replica_1" }] } },
+				{ function: { concrete_functions: ["__inference_call_42"], function_spec: { fullargspec: { named_tuple_value: { name: "FullArgSpec", values: [{ key: "args", value: { list_value: { values: [{ string_value: "x" }] } } }] } }, is_method: true, input_signature: { tuple_value: { values: [spec("x", [-1, 3])] } }, jit_compile: 2 } } },
+				{ bare_concrete_function: { concrete_function_name: "__inference_call_42", argument_keywords: ["x"], allowed_positional_arguments: 1 } },
+				{ constant: { operation: "Const" } },
+				{ resource: { device: "/CPU:0" }, saveable_objects: { table: { save_function: 8, restore_function: 9 } } },
+				{ asset: { asset_file_def_index: 0 } },
+				{ captured_tensor: { name: "capture", concrete_function: "__inference_call_42" }, registered_name: "pkg.Class", serialized_user_proto: shapeAny, registered_saver: "saver" },
+			],
+			concrete_functions: {
+				__inference_call_42: {
+					bound_inputs: [2, 3],
+					canonicalized_input_signature: { tuple_value: { values: [{ tuple_value: { values: [spec("x", [-1, 3])] } }, { dict_value: { fields: { training: { bool_value: false } } } }] } },
+					output_signature: { bounded_tensor_spec_value: { name: "y", shape: { dim: [{ size: -1 }] }, dtype: 1, minimum: { dtype: 1, float_val: [0] }, maximum: { dtype: 1, float_val: [1] } } },
+				},
+			},
+		},
+	};
+}
+

@@ -79,7 +79,7 @@ const details = new DetailsPane({
 	reveal: (name) => void revealNode(name),
 	showHidden: (name) => details.show(name, hiddenOwner(name)),
 });
-const picksBar = new PicksBar(() => picks, setPicks, (name) => void revealNode(name), writeConfig);
+const picksBar = new PicksBar(() => picks, setPicks, (name) => void revealNode(name), writeConfig, () => graph?.signatures ?? []);
 
 function legendItem(className: string, label: string): HTMLElement {
 	const item = el("span", "legend-item");

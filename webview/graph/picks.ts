@@ -1,16 +1,9 @@
 // Feeds and fetches picked for graph.config.pbtxt, in pick order (the generated code's argument and result order).
+import type { SignatureView } from "../shared/protocol";
 import { button, el, icon, t } from "./dom";
+import { type Picks, describeSignature, matchingSignature, signaturePicks } from "./pickModel";
 
-export interface FeedPick {
-	name: string;
-	/** As typed: "1x32", "[1,32]", "[]" for a scalar, or "" for the placeholder's declared shape. */
-	shapeText: string;
-}
-
-export interface Picks {
-	feeds: FeedPick[];
-	fetches: string[];
-}
+export { type FeedPick, type Picks, defaultShapeText } from "./pickModel";
 
 /** The shape a feed's text stands for: undefined for "" (declared shape), or an error. */
 export function parseShapeText(text: string): { shape?: number[] } | { error: string } {
@@ -23,14 +16,6 @@ export function parseShapeText(text: string): { shape?: number[] } | { error: st
 	return { shape: parts.map(Number) };
 }
 
-/** A starting shape from the declared one: unknown dimensions (usually the batch) become 1. */
-export function defaultShapeText(shape: string | undefined): string {
-	if (!shape || shape === "[?]") return "";
-	const inner = shape.replace(/^\[|\]$/g, "");
-	if (inner === "") return "[]";
-	return inner.split(",").map((d) => (d === "?" ? "1" : d)).join("x");
-}
-
 export class PicksBar {
 	readonly element = el("footer", "picks");
 
@@ -39,13 +24,15 @@ export class PicksBar {
 		private readonly change: (picks: Picks) => void,
 		private readonly reveal: (name: string) => void,
 		private readonly write: () => void,
+		private readonly signatures: () => readonly SignatureView[] = () => [],
 	) {}
 
 	render(): void {
 		const picks = this.picks();
 		this.element.replaceChildren();
+		this.renderSignatures(picks);
 		if (picks.feeds.length === 0 && picks.fetches.length === 0) {
-			this.element.append(el("span", "picks-empty", t("noPicks")));
+			this.element.append(el("span", "picks-empty", t(this.signatures().length > 0 ? "noPicksSignatures" : "noPicks")));
 			return;
 		}
 		const list = (label: string, iconName: string, items: { name: string; detail?: string; invalid?: boolean }[], remove: (index: number) => void) => {
@@ -89,6 +76,25 @@ export class PicksBar {
 		}
 		actions.append(button(t("clearPicks"), "clear-all", () => this.change({ feeds: [], fetches: [] }), { secondary: true }), writeButton);
 		this.element.append(actions);
+	}
+
+	/** One button per signature: a click replaces the picks with the signature's feeds and fetches. */
+	private renderSignatures(picks: Picks): void {
+		const signatures = this.signatures();
+		if (signatures.length === 0) return;
+		const current = matchingSignature(picks, signatures);
+		const group = el("div", "pick-group signatures");
+		group.append(icon("symbol-interface"), el("span", "pick-label", `${t("signatures")}:`));
+		for (const signature of signatures) {
+			const label = t("useSignature", signature.key, describeSignature(signature));
+			const pick = button(signature.key, undefined, () => this.change(signaturePicks(signature)), { secondary: signature.key !== current });
+			pick.title = label;
+			pick.setAttribute("aria-label", label);
+			pick.setAttribute("aria-pressed", String(signature.key === current));
+			pick.dataset.signature = signature.key;
+			group.append(pick);
+		}
+		this.element.append(group);
 	}
 }
 

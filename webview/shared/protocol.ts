@@ -25,6 +25,26 @@ export interface GraphView {
 	candidateOutputs: string[];
 	/** Set when the graph is too large to lay out in full; the webview shows a clear message. */
 	truncated?: { shown: number; reason: string };
+	/** A SavedModel's signatures, sorted by key, offered as one-click feed and fetch picks. */
+	signatures?: SignatureView[];
+}
+
+/** A signature as picks: its inputs become the feeds and its outputs the fetches, each in key order. */
+export interface SignatureView {
+	key: string;
+	methodName?: string;
+	feeds: SignatureTensorView[];
+	fetches: SignatureTensorView[];
+}
+
+export interface SignatureTensorView {
+	/** The signature's key for the tensor, e.g. "ob". */
+	key: string;
+	/** The pick: "node", or "node:N" for an output other than the first. */
+	name: string;
+	/** The declared shape, e.g. "[?,30]"; unknown dimensions become 1 when picked. */
+	shape: string;
+	dtype?: string;
 }
 
 export interface NodeDetails {

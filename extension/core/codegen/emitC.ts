@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { formatShape, numbers } from "../graph/tensor";
 import { cComment, cString } from "./cText";
 import { type EmitContext, cType, emitKernel, floatLiteral } from "./emitKernels";
 import { CompileError } from "./lower";
 import { type MathFunction, mathErrorSummary, mathLibrarySource } from "./mathLibrary";
 import { type MemoryPlan, bufferBytes } from "./memoryPlan";
+import { runtimeStateApi, runtimeStateNotes } from "./runtimeState";
 import { type Buffer, type CopyStep, type LoopStep, type Program, type Step, storageOf } from "./program";
 
 export interface GeneratedSource {
@@ -24,12 +26,36 @@ function rows(values: string[], perLine: number): string {
 	return lines.join("\n");
 }
 
+/** One static const array of the model unit, shared by every constant with the same element type and bytes. */
+interface PooledConstant {
+	name: string;
+	bytes: Uint8Array;
+	/** The tensors stored here, for the comment above the array; empty for index tables. */
+	labels: string[];
+	declaration: string;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+	return true;
+}
+
+/** The bytes of `values` as the C array of `type` holds them. */
+function elementBytes(type: string, values: ArrayLike<number>): Uint8Array {
+	const typed = type === "float" ? Float32Array.from(values) : type === "int" ? Int32Array.from(values) : Uint8Array.from(values);
+	return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+}
+
 class SourceWriter implements EmitContext {
-	readonly statics: string[] = [];
 	readonly mathUsed = new Set<MathFunction>();
+	/** Functions holding chunks of steps, each defined before its caller. */
+	readonly parts: string[] = [];
 	weightBytes = 0;
 	private readonly weightNames = new Map<Buffer, string>();
-	private readonly tableNames = new Map<string, string>();
+	// By element type and content hash: an unrolled RNN's cells read the same (or identical copies of the same) weights.
+	private readonly pool = new Map<string, PooledConstant[]>();
+	private constants: PooledConstant[] = [];
 	private counter = 0;
 
 	constructor(private readonly prefix: string, private readonly plan: MemoryPlan) {}
@@ -48,41 +74,69 @@ class SourceWriter implements EmitContext {
 		let name = this.weightNames.get(buffer);
 		if (name) return name;
 		const values = numbers(buffer.value!, buffer.label);
-		const type = cType(buffer.dtype, buffer.label);
-		name = `${this.prefix}_w${this.counter++}`;
-		const size = Math.max(1, values.length);
-		const comment = `/* ${cComment(buffer.label)} ${buffer.dtype} ${formatShape(buffer.shape)} */`;
-		if (type === "float") {
-			const bits = new Uint32Array(new Float32Array(values).buffer);
-			this.statics.push(`${comment}\nstatic const union { unsigned int u[${size}]; float f[${size}]; } ${name}_bits = { {\n${rows(Array.from(bits.length ? bits : [0], hex32), 8)}\n} };`);
-			name = `${name}_bits.f`;
-		} else {
-			this.statics.push(`${comment}\nstatic const ${type} ${name}[${size}] = {\n${rows(Array.from(values.length ? values : [0], String), 12)}\n};`);
-		}
-		this.weightBytes += bufferBytes(buffer);
+		name = this.constant(cType(buffer.dtype, buffer.label), values, `${buffer.label} ${buffer.dtype} ${formatShape(buffer.shape)}`);
 		this.weightNames.set(buffer, name);
 		return name;
 	}
 
 	table(values: Int32Array): string {
-		const key = values.join(",");
-		let name = this.tableNames.get(key);
-		if (!name) {
-			name = `${this.prefix}_t${this.counter++}`;
-			this.statics.push(`static const int ${name}[${Math.max(1, values.length)}] = {\n${rows(Array.from(values.length ? values : [0], String), 16)}\n};`);
-			this.tableNames.set(key, name);
-		}
-		return name;
+		return this.constant("int", values);
 	}
 
 	floats(values: Float32Array, label: string): string {
-		const buffer: Buffer = { id: -1, dtype: "float32", shape: [values.length], size: values.length, kind: "weight", label, value: { dtype: "float32", shape: [values.length], data: values } };
-		return this.weight(buffer);
+		return this.constant("float", values, `${label} float32 [${values.length}]`);
 	}
 
 	math(fn: MathFunction): string {
 		this.mathUsed.add(fn);
 		return `knn_${fn}f`;
+	}
+
+	/** Defines a noinline function running `lines` on the arena and returns its name. */
+	part(lines: string[]): string {
+		const name = `${this.prefix}_run_${this.parts.length}`;
+		this.parts.push(`static __attribute__((__noinline__)) void ${name}(unsigned char *const arena)\n{\n\t(void)arena;\n${indent(lines, 1).join("\n")}\n}`);
+		return name;
+	}
+
+	/** The C name of a static const array holding `values`, reusing an earlier array with the same bytes. */
+	private constant(type: string, values: ArrayLike<number>, label?: string): string {
+		const bytes = elementBytes(type, values);
+		const key = `${type} ${createHash("sha256").update(bytes).digest("base64")}`;
+		const candidates = this.pool.get(key) ?? [];
+		let constant = candidates.find((c) => sameBytes(c.bytes, bytes));
+		if (!constant) {
+			const base = `${this.prefix}_${label === undefined ? "t" : "w"}${this.counter++}`;
+			const size = Math.max(1, values.length);
+			const declaration = type === "float"
+				? `static const union { unsigned int u[${size}]; float f[${size}]; } ${base}_bits = { {\n${rows(Array.from(values.length ? new Uint32Array(bytes.buffer, bytes.byteOffset, values.length) : [0], hex32), 8)}\n} };`
+				: `static const ${type} ${base}[${size}] = {\n${rows(Array.from(values.length ? values : [0], String), type === "int" && label === undefined ? 16 : 12)}\n};`;
+			constant = { name: type === "float" ? `${base}_bits.f` : base, bytes, labels: [], declaration };
+			candidates.push(constant);
+			this.pool.set(key, candidates);
+			this.constants.push(constant);
+		}
+		if (label !== undefined && !constant.labels.includes(label)) constant.labels.push(label);
+		return constant.name;
+	}
+
+	/**
+	 * Keeps the arrays `code` refers to: an emitter may ask for a table and then find a plainer index expression,
+	 * and an unused static const is a warning the kernel build turns into an error. Sets `weightBytes` from them.
+	 */
+	keepUsedConstants(code: string): void {
+		const identifiers = new Set(code.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []);
+		this.constants = this.constants.filter((c) => identifiers.has(c.name.replace(/\.f$/, "")));
+		this.weightBytes = this.constants.reduce((sum, c) => sum + (c.labels.length > 0 ? c.bytes.length : 0), 0);
+	}
+
+	/** The static const arrays in first-use order, each with a comment naming the tensors it holds. */
+	statics(): string[] {
+		return this.constants.map((c) => {
+			if (c.labels.length === 0) return c.declaration;
+			const others = c.labels.length > 1 ? `; also ${c.labels.length - 1} identical constant(s): ${c.labels.slice(1, 4).join(", ")}${c.labels.length > 4 ? ", ..." : ""}` : "";
+			return `/* ${cComment(`${c.labels[0]}${others}`)} */\n${c.declaration}`;
+		});
 	}
 }
 
@@ -152,19 +206,37 @@ function emitLoop(step: LoopStep, ctx: SourceWriter, depth: number): string[] {
 	return lines;
 }
 
+function emitStep(step: Step, ctx: SourceWriter, depth: number): string[] {
+	if (step.kind === "loop") return emitLoop(step, ctx, depth);
+	const label = step.kind === "kernel"
+		? `${step.node.op}${step.fused.map((f) => `+${f.op}`).join("")} "${step.node.name}" -> ${formatShape(step.outputs[0].shape)}`
+		: `${step.label} -> ${formatShape(step.output.shape)}`;
+	return [`/* ${cComment(label)} */`, "{", ...indent(step.kind === "kernel" ? emitKernel(step, ctx) : emitCopy(step, ctx), 1), "}"];
+}
+
+// In one long function GCC keeps values and spill slots live across many steps, so the frame grows with the
+// model (the kernel allows 512 bytes); long step lists become noinline functions of about this many lines.
+// The __noinline__ spelling survives the kernel's `#define noinline`.
+const CHUNK_LINES = 200;
+
+/**
+ * The code of a list of steps: the steps themselves when short, else calls to functions holding consecutive
+ * chunks of them (a longer single step stands alone). Loop bodies go through here too.
+ */
 function emitSteps(steps: Step[], ctx: SourceWriter, depth: number): string[] {
-	const lines: string[] = [];
-	for (const step of steps) {
-		if (step.kind === "loop") {
-			lines.push(...emitLoop(step, ctx, depth));
-			continue;
+	const perStep = steps.map((step) => emitStep(step, ctx, depth));
+	if (perStep.reduce((n, lines) => n + lines.length, 0) <= CHUNK_LINES) return perStep.flat();
+	const chunks: string[][] = [];
+	let current: string[] = [];
+	for (const lines of perStep) {
+		if (current.length > 0 && current.length + lines.length > CHUNK_LINES) {
+			chunks.push(current);
+			current = [];
 		}
-		const label = step.kind === "kernel"
-			? `${step.node.op}${step.fused.map((f) => `+${f.op}`).join("")} "${step.node.name}" -> ${formatShape(step.outputs[0].shape)}`
-			: `${step.label} -> ${formatShape(step.output.shape)}`;
-		lines.push(`/* ${cComment(label)} */`, "{", ...indent(step.kind === "kernel" ? emitKernel(step, ctx) : emitCopy(step, ctx), 1), "}");
+		current.push(...lines);
 	}
-	return lines;
+	if (current.length > 0) chunks.push(current);
+	return chunks.map((lines) => `${ctx.part(lines)}(arena);`);
 }
 
 // Float-free helpers every model unit may use; static inline so unused ones cost nothing and warn nothing.
@@ -239,6 +311,7 @@ ${accessor("result", program.results, program.resultNames)}`;
 export function emitSources(prefix: string, program: Program, plan: MemoryPlan, origin: string): GeneratedSource {
 	const writer = new SourceWriter(prefix, plan);
 	const body = emitSteps(program.steps, writer, 0);
+	writer.keepUsedConstants([...body, ...writer.parts].join("\n"));
 	const mathFunctions = [...writer.mathUsed].sort();
 	const guard = `${prefix.toUpperCase()}_H`;
 	const describe = (buffers: Buffer[], names: string[]) => buffers.map((b, i) => ` *   ${i}  ${cComment(names[i])}  ${b.dtype} ${formatShape(b.shape)}, ${bufferBytes(b)} bytes`).join("\n");
@@ -259,7 +332,7 @@ ${describe(program.results, program.resultNames)}
  * Memory: one arena of ${plan.arenaBytes} bytes inside struct ${prefix}: arguments ${plan.argumentBytes}, results
  * ${plan.resultBytes}, loop state ${plan.stateBytes}, temporaries ${plan.tempBytes} (${plan.tempBytesUnshared} without liveness-based reuse).
  * Weights: ${writer.weightBytes} bytes of static const data. No allocation, no libc, no libm.
- *
+${runtimeStateNotes(prefix, program)} *
  * Floating point: ${prefix}_run() lives in ${prefix}_model.c, which must be compiled with the FPU enabled
  * (Kbuild: CFLAGS_${prefix}_model.o), and may only be called between kernel_fpu_begin() and
  * kernel_fpu_end(). Every other function here is inline and uses no floating point.
@@ -277,6 +350,8 @@ struct ${prefix} {
 
 ${apiFunctions(prefix, program, plan)}
 
+${runtimeStateApi(prefix, program, plan)}
+
 /* Runs the model once. Call only between kernel_fpu_begin() and kernel_fpu_end(). */
 void ${prefix}_run(struct ${prefix} *self);
 
@@ -291,9 +366,9 @@ void ${prefix}_run(struct ${prefix} *self);
 
 ${PRELUDE}
 
-${mathFunctions.length ? `${mathLibrarySource(mathFunctions)}\n` : ""}${writer.statics.join("\n\n")}
+${mathFunctions.length ? `${mathLibrarySource(mathFunctions)}\n` : ""}${writer.statics().join("\n\n")}
 
-void ${prefix}_run(struct ${prefix} *self)
+${writer.parts.map((part) => `${part}\n\n`).join("")}void ${prefix}_run(struct ${prefix} *self)
 {
 	unsigned char *const arena = self->arena;
 

@@ -1,6 +1,6 @@
 import { type GraphNode, attrBool, attrFloat, attrInts, attrString, attrType } from "../graph/graph";
 import { type DType, numbers, shapeSize } from "../graph/tensor";
-import { CompileError } from "./lower";
+import { CompileError } from "./compileError";
 import type { MathFunction } from "./mathLibrary";
 import type { Buffer, KernelStep } from "./program";
 
@@ -15,6 +15,9 @@ export interface EmitContext {
 	/** C name of a math function, pulling it into the source. */
 	math(fn: MathFunction): string;
 }
+
+/** Writes the C statements of one kernel step (inside its own block). */
+export type KernelEmitter = (step: KernelStep, ctx: EmitContext) => string[];
 
 export function cType(dtype: DType, where: string): string {
 	switch (dtype) {
@@ -111,7 +114,7 @@ export function unaryExpression(node: GraphNode, x: string, ctx: EmitContext): s
 	}
 }
 
-function elementwise(step: KernelStep, ctx: EmitContext): string[] {
+export function elementwise(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const out = step.outputs[0];
 	const type = cType(out.dtype, `node "${node.name}"`);
@@ -146,7 +149,7 @@ function elementwise(step: KernelStep, ctx: EmitContext): string[] {
 	return [...decls, `${type} *const out = ${ctx.addr(out, true)};`, `for (int i = 0; i < ${out.size}; ++i) {`, ...body, "}"];
 }
 
-function biasAdd(step: KernelStep, ctx: EmitContext): string[] {
+export function biasAdd(step: KernelStep, ctx: EmitContext): string[] {
 	const [x, bias] = step.inputs;
 	const out = step.outputs[0];
 	const channels = bias.size;
@@ -160,7 +163,7 @@ function biasAdd(step: KernelStep, ctx: EmitContext): string[] {
 }
 
 /** MatMul with an optional fused BiasAdd and activation; double accumulation, then TensorFlow's float rounding. */
-function matMul(step: KernelStep, ctx: EmitContext): string[] {
+export function matMul(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const [a, b, bias] = step.inputs;
 	const ta = attrBool(node, "transpose_a", false);
@@ -194,7 +197,7 @@ function matMul(step: KernelStep, ctx: EmitContext): string[] {
 	return lines;
 }
 
-function softmax(step: KernelStep, ctx: EmitContext): string[] {
+export function softmax(step: KernelStep, ctx: EmitContext): string[] {
 	const x = step.inputs[0];
 	const cols = x.shape[x.shape.length - 1];
 	const rows = x.size / cols;
@@ -210,7 +213,7 @@ function softmax(step: KernelStep, ctx: EmitContext): string[] {
 		"}"];
 }
 
-function reduction(step: KernelStep, ctx: EmitContext): string[] {
+export function reduction(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const [x, axesBuffer] = step.inputs;
 	if (!axesBuffer.value) fail(node, "its reduction axes must be constant");
@@ -269,7 +272,7 @@ function windowGeometry(node: GraphNode, inH: number, inW: number, kh: number, k
 	return { sh, sw, dh, dw, outH, outW, padTop, padLeft };
 }
 
-function conv2d(step: KernelStep, ctx: EmitContext): string[] {
+export function conv2d(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const [x, w] = step.inputs;
 	const [B, H, W, C] = x.shape;
@@ -291,7 +294,7 @@ function conv2d(step: KernelStep, ctx: EmitContext): string[] {
 		`\tout[((b * ${g.outH} + oy) * ${g.outW} + ox) * ${OC} + oc] = ${activation ? unaryExpression(activation, "v", ctx) : "v"};`, "}"];
 }
 
-function pool(step: KernelStep, ctx: EmitContext): string[] {
+export function pool(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const x = step.inputs[0];
 	const [B, H, W, C] = x.shape;
@@ -310,7 +313,7 @@ function pool(step: KernelStep, ctx: EmitContext): string[] {
 }
 
 /** Inference-mode batch normalisation, folded at compile time into one multiply-add per channel. */
-function batchNorm(step: KernelStep, ctx: EmitContext): string[] {
+export function batchNorm(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const [x, scale, offset, mean, variance] = step.inputs;
 	if (attrBool(node, "is_training", true) && mean.size === 0) fail(node, "training-mode batch normalisation is not supported by the compiler");
@@ -329,15 +332,15 @@ function batchNorm(step: KernelStep, ctx: EmitContext): string[] {
 		`for (int i = 0; i < ${x.size}; ++i) out[i] = x[i] * s[i % ${C}] + t[i % ${C}];`];
 }
 
+/** ZerosLike and OnesLike where they did not fold away (inside loops): a fill of the output. */
+export function fillLike(step: KernelStep, ctx: EmitContext): string[] {
+	const out = step.outputs[0];
+	const type = cType(out.dtype, `node "${step.node.name}"`);
+	const value = step.node.op === "OnesLike" ? (type === "float" ? "1.0f" : "1") : (type === "float" ? "0.0f" : "0");
+	return [`${type} *const out = ${ctx.addr(out, true)};`, `for (int i = 0; i < ${out.size}; ++i) out[i] = ${value};`];
+}
+
+/** The C statements of a kernel step, from the emitter the op table gave it. */
 export function emitKernel(step: KernelStep, ctx: EmitContext): string[] {
-	switch (step.node.op) {
-		case "MatMul": return matMul(step, ctx);
-		case "BiasAdd": return biasAdd(step, ctx);
-		case "Softmax": case "LogSoftmax": return softmax(step, ctx);
-		case "Mean": case "Sum": case "Max": case "Min": case "Prod": return reduction(step, ctx);
-		case "Conv2D": case "DepthwiseConv2dNative": return conv2d(step, ctx);
-		case "MaxPool": case "AvgPool": return pool(step, ctx);
-		case "FusedBatchNorm": case "FusedBatchNormV2": case "FusedBatchNormV3": return batchNorm(step, ctx);
-		default: return elementwise(step, ctx);
-	}
+	return step.emit(step, ctx);
 }

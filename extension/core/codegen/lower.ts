@@ -1,49 +1,37 @@
 import { configFeeds, configRef } from "../frontends/tf/tf2xlaConfig";
 import { type Graph, type GraphNode, type TensorRef, attrBool, attrString, attrTensor, attrType, refKey } from "../graph/graph";
-import { type Inference, foldConstants, inferGraph } from "../interp/infer";
+import { type FeedSpec, type Inference, feedDType, foldConstants, inferGraph } from "../interp/infer";
 import { type DType, type Tensor, dtypeToEnum, formatShape, numbers, shapeSize } from "../graph/tensor";
-import { KERNELS } from "../interp/kernels";
 import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
-import { type Buffer, type BufferKind, type CopyStep, type LoopStep, type Program, type Step, storageOf } from "./program";
+import { type CompilerRule, foldingOf, opEntry } from "../ops/table";
+import { CompileError } from "./compileError";
+import { mergeOp } from "./emitCond";
+import type { KernelEmitter } from "./emitKernels";
+import { type Buffer, type BufferKind, type CopyStep, type LoopStep, type MergeChoice, type Program, type Step, storageOf } from "./program";
 
-/** Raised for a graph the compiler cannot lower; names the node and op, and says what would work. */
-export class CompileError extends Error {}
+export { CompileError };
 
-const ALIAS_OPS = new Set(["Identity", "StopGradient", "Snapshot", "PreventGradient", "Reshape", "ExpandDims", "Squeeze", "LoopCond"]);
-/** Layout ops and the inputs that carry data (the others must be constants). */
-const LAYOUT_DATA_INPUTS: Record<string, (node: GraphNode) => number[]> = {
-	Transpose: () => [0], Slice: () => [0], StridedSlice: () => [0], Tile: () => [0], Pad: () => [0], PadV2: () => [0],
-	MirrorPad: () => [0], GatherV2: () => [0], Gather: () => [0], Reverse: () => [0], ReverseV2: () => [0], Unpack: () => [0],
-	Split: () => [1], SplitV: () => [0], BroadcastTo: () => [0],
-	ConcatV2: (n) => n.inputs.slice(0, -1).map((_, i) => i),
-	Concat: (n) => n.inputs.slice(1).map((_, i) => i + 1),
-	Pack: (n) => n.inputs.map((_, i) => i),
-};
-export const KERNEL_OPS = new Set([
-	"Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "Maximum", "Minimum", "SquaredDifference", "Pow",
-	"Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual", "LogicalAnd", "LogicalOr", "LogicalNot",
-	"Sigmoid", "Tanh", "Relu", "Relu6", "Elu", "Selu", "Exp", "Log", "Log1p", "Expm1", "Neg", "Abs", "Sqrt", "Rsqrt",
-	"Square", "Softplus", "LeakyRelu", "Reciprocal", "Inv", "Erf", "Sin", "Cos", "Sign", "Floor", "Ceil", "Cast",
-	"BiasAdd", "MatMul", "Softmax", "LogSoftmax", "Mean", "Sum", "Max", "Min", "Prod", "AddN", "Conv2D",
-	"DepthwiseConv2dNative", "MaxPool", "AvgPool", "FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3", "Select", "SelectV2",
-]);
 const ACTIVATIONS = new Set(["Relu", "Relu6", "Sigmoid", "Tanh"]);
-const SHAPE_ONLY = new Set(["Shape", "Size", "Rank", "ShapeN", "TensorArraySizeV3"]);
 const TENSOR_ARRAY_IO = new Set(["TensorArrayScatterV3", "TensorArrayGatherV3", "TensorArrayReadV3", "TensorArrayWriteV3"]);
 
-/** Ops the compiler lowers, for the inspector's colouring and `knn inspect`. */
-export function compilerOps(): Set<string> {
-	return new Set([...ALIAS_OPS, ...Object.keys(LAYOUT_DATA_INPUTS), ...KERNEL_OPS, "Const", "Placeholder", "PlaceholderWithDefault",
-		"NoOp", "Enter", "Exit", "Merge", "Switch", "NextIteration", "TensorArrayV3", "TensorArraySizeV3", ...TENSOR_ARRAY_IO]);
+/** A literal of a tf.cond liveness condition: predicate tensor `predicate` equals `value`. */
+interface Literal {
+	predicate: TensorRef;
+	value: boolean;
 }
+type Condition = Map<string, Literal>;
 
 /** Lowers a frozen graph and its config to a program of kernels, copies and loops over planned buffers. */
 export function lowerGraph(frozen: Graph, config: Tf2xlaConfig): Program {
 	const feeds = configFeeds(frozen, config);
 	const fetches = config.fetch.map(configRef);
-	const graph = foldConstants(frozen, inferGraph(frozen, feeds, fetches), fetches);
+	const unknown = [...frozen.ancestors(fetches.map((f) => f.node), new Set(feeds.map((f) => f.ref.node)))].map((name) => frozen.node(name)).filter((node) => !opEntry(node.op));
+	if (unknown.length > 0) {
+		throw new CompileError(unknown.slice(0, 10).map((node) => `node "${node.name}": op ${node.op} is not supported by Kernel NN (neither the interpreter nor the compiler knows it)`).join("\n"));
+	}
+	const graph = foldConstants(frozen, inferGraph(frozen, feeds, fetches), fetches, feeds.map((f) => f.ref.node));
 	const inference = inferGraph(graph, feeds, fetches);
-	return new Lowering(graph, inference, feeds.map((f) => f.ref), fetches).run(
+	return new Lowering(graph, inference, feeds, fetches).run(
 		config.feed.map((f) => f.name || refKey(configRef(f))),
 		config.fetch.map((f) => f.name || refKey(configRef(f))),
 	);
@@ -57,21 +45,29 @@ class Lowering {
 	private zeroFlow?: Buffer;
 	private readonly fed: Set<string>;
 
-	constructor(private readonly graph: Graph, private readonly inference: Inference, private readonly feeds: TensorRef[], private readonly fetches: TensorRef[]) {
-		this.fed = new Set(feeds.map((f) => f.node));
+	private readonly feeds: TensorRef[];
+
+	constructor(private readonly graph: Graph, private readonly inference: Inference, private readonly feedSpecs: FeedSpec[], private readonly fetches: TensorRef[]) {
+		this.feeds = feedSpecs.map((f) => f.ref);
+		this.fed = new Set(this.feeds.map((f) => f.node));
 		this.feedDependent = feedDependentNodes(graph, this.fed);
 	}
 
 	run(argumentNames: string[], resultNames: string[]): Program {
-		const args = this.feeds.map((ref, index) => {
-			const buffer = this.newBuffer("argument", this.info(ref).dtype, this.info(ref).shape, refKey(ref));
+		const args = this.feedSpecs.map((spec, index) => {
+			const ref = spec.ref;
+			// A feed nothing reads any more (its only use folded away) still has its place in the API.
+			const info = this.inference.tensors.get(refKey(ref)) ?? { dtype: feedDType(this.graph, spec), shape: spec.shape };
+			const buffer = this.newBuffer("argument", info.dtype, info.shape, refKey(ref));
 			buffer.index = index;
 			this.bufferOf.set(refKey(ref), buffer);
 			return buffer;
 		});
 		const steps = this.lowerScope("", this.neededNodes());
 		const results = this.fetches.map((ref, index) => this.resultBuffer(ref, index, steps));
-		return { steps, buffers: this.buffers, arguments: args, results, argumentNames, resultNames };
+		const status = this.statusBuffer;
+		if (status) steps.unshift({ kind: "copy", label: "reset the status", inputs: [], output: status, table: new Int32Array([-1]), fill: 0 });
+		return { steps, buffers: this.buffers, arguments: args, results, argumentNames, resultNames, ...(status ? { status } : {}) };
 	}
 
 	private info(ref: TensorRef): { dtype: DType; shape: number[] } {
@@ -214,24 +210,145 @@ class Lowering {
 
 	private lowerNode(node: GraphNode, needed: Set<string>): Step[] {
 		const { op } = node;
+		const rule = opEntry(op)?.compiler;
+		switch (rule?.kind) {
+			case "source":
+				if (op === "PlaceholderWithDefault") return this.lowerAlias(node);
+				throw new CompileError(`placeholder "${node.name}" is needed but not fed; add it to the config's feeds`);
+			case "alias": return this.lowerAlias(node);
+			case "layout": return this.lowerLayout(node, rule);
+			case "kernel": return this.lowerKernel(node, needed, rule.emit);
+			case "control": return this.lowerControl(node, needed);
+			case "variable":
+				throw new CompileError(`node "${node.name}" is a variable (${op}); freeze the graph with its checkpoint first (knn freeze)`);
+			case "folded":
+				if (foldingOf(op) === "shapes" || op === "TensorArraySizeV3") {
+					throw new CompileError(`node "${node.name}" (${op}) should have been folded to a constant; its input's shape is not static (inside a loop, or changing between iterations)`);
+				}
+				throw new CompileError(`node "${node.name}": op ${op} has no C implementation; the compiler accepts it only where its value is static and folds to a constant, but here it depends on feed values or runs inside a loop. Run the model with the interpreter (knn run), or compute ${op} outside the model`);
+			case "interpreter":
+				throw new CompileError(`node "${node.name}": op ${op} is not supported by the compiler (it runs in the reference interpreter only)`);
+			default:
+				throw new CompileError(`node "${node.name}": op ${op} is not supported by Kernel NN (neither the interpreter nor the compiler knows it)`);
+		}
+	}
+
+	/** Output i views input i for IdentityN (what inlined multi-result calls and functional loops leave), else input 0. */
+	private lowerAlias(node: GraphNode): Step[] {
+		const outputs = node.op === "IdentityN" ? node.inputs.length : 1;
+		for (let index = 0; index < outputs; index++) {
+			const ref = { node: node.name, index };
+			if (!this.inference.tensors.has(refKey(ref))) continue;
+			const { shape } = this.info(ref);
+			this.bufferOf.set(refKey(ref), this.view(this.input(node.inputs[index]), shape, refKey(ref)));
+		}
+		return [];
+	}
+
+	private view(source: Buffer, shape: number[], label: string): Buffer {
+		const view: Buffer = { ...source, id: this.buffers.length, shape, label, aliasOf: storageOf(source) };
+		this.buffers.push(view);
+		return view;
+	}
+
+	private lowerControl(node: GraphNode, needed: Set<string>): Step[] {
+		const { op } = node;
 		if (op === "NoOp" || op === "ControlTrigger") return [];
-		if (op === "Placeholder" || op === "PlaceholderV2") {
-			throw new CompileError(`placeholder "${node.name}" is needed but not fed; add it to the config's feeds`);
-		}
-		if (ALIAS_OPS.has(op) || op === "PlaceholderWithDefault") {
-			const source = this.input(node.inputs[0]);
-			const { shape } = this.info({ node: node.name, index: 0 });
-			const view: Buffer = { ...source, id: this.buffers.length, shape, label: node.name, aliasOf: storageOf(source) };
-			this.buffers.push(view);
-			this.bufferOf.set(node.name, view);
-			return [];
-		}
-		if (SHAPE_ONLY.has(op)) throw new CompileError(`node "${node.name}" (${op}) should have been folded to a constant; its input's shape is not static`);
 		if (op === "TensorArrayV3") return this.lowerTensorArray(node);
 		if (TENSOR_ARRAY_IO.has(op)) return this.lowerTensorArrayIO(node);
-		if (op in LAYOUT_DATA_INPUTS) return this.lowerLayout(node);
-		if (KERNEL_OPS.has(op)) return this.lowerKernel(node, needed);
-		throw new CompileError(`node "${node.name}": op ${op} is not supported by the compiler (it runs in the reference interpreter only)`);
+		if ((op === "Switch" || op === "Merge") && (this.frameOf(node.name) ?? "") !== "") {
+			throw new CompileError(`node "${node.name}" (${op}): a tf.cond inside a while loop is not supported by the compiler; only conditions outside loops are`);
+		}
+		if (op === "Switch") {
+			// Both sides of a tf.cond are computed; the Merge that joins them picks one (see lowerMerge).
+			const data = this.input(node.inputs[0]);
+			this.bufferOf.set(node.name, this.view(data, data.shape, `${node.name} (false side)`));
+			this.bufferOf.set(`${node.name}:1`, this.view(data, data.shape, `${node.name} (true side)`));
+			return [];
+		}
+		if (op === "Merge") return this.lowerMerge(node, needed);
+		throw new CompileError(`node "${node.name}" (${op}): this control-flow op is lowered only as part of a while loop, and this one stands outside any loop the compiler recognised`);
+	}
+
+	/** The join of a tf.cond: the input whose side is live, chosen at run time by the predicates of the Switches it passed. */
+	private lowerMerge(node: GraphNode, needed: Set<string>): Step[] {
+		if (this.graph.consumers(node.name).some((c) => needed.has(c.name) && c.inputs.some((r) => r.node === node.name && r.index === 1))) {
+			fail(node, "its value_index output (:1) is read, which the compiler does not support");
+		}
+		const conditions = node.inputs.map((ref) => this.conditionOf(ref));
+		const common = [...conditions[0].keys()].filter((key) => conditions.every((c) => c.has(key)));
+		let choices = node.inputs.map((ref, input) => ({ input, ref, when: [...conditions[input]].filter(([key]) => !common.includes(key)).map(([, literal]) => literal) }));
+		// Predicates known at compile time decide now.
+		const staticValue = (literal: Literal) => this.inference.tensors.get(refKey(literal.predicate))?.value;
+		choices = choices.filter((c) => c.when.every((l) => { const v = staticValue(l); return !v || Boolean(numbers(v)[0]) === l.value; }))
+			.map((c) => ({ ...c, when: c.when.filter((l) => !staticValue(l)) }));
+		if (choices.length === 0) fail(node, "no input can ever be live: its predicates are constants that rule every side out");
+		for (let a = 0; a < choices.length; a++) {
+			for (let b = a + 1; b < choices.length; b++) {
+				const exclusive = choices[a].when.some((la) => choices[b].when.some((lb) => refKey(la.predicate) === refKey(lb.predicate) && la.value !== lb.value));
+				if (!exclusive) fail(node, `the compiler cannot tell which of its inputs "${refKey(choices[a].ref)}" and "${refKey(choices[b].ref)}" is live; only tf.cond's Switch/Merge pattern outside loops is supported`);
+			}
+		}
+		if (choices.length === 1) {
+			const source = this.input(choices[0].ref);
+			this.bufferOf.set(node.name, this.view(source, source.shape, node.name));
+			return [];
+		}
+		const inputs = choices.map((c) => this.input(c.ref));
+		const predicates: string[] = [];
+		const mergeChoices: MergeChoice[] = choices.map((c, k) => ({
+			input: k,
+			when: c.when.map((literal) => {
+				const key = refKey(literal.predicate);
+				if (!predicates.includes(key)) predicates.push(key);
+				return { predicate: choices.length + predicates.indexOf(key), value: literal.value };
+			}),
+		}));
+		for (const key of predicates) {
+			const predicate = this.input(this.refOf(key));
+			if (predicate.dtype !== "bool") fail(node, `its predicate "${key}" is ${predicate.dtype}, not bool`);
+			inputs.push(predicate);
+		}
+		const output = this.output(node, 0);
+		for (const input of inputs.slice(0, choices.length)) {
+			if (input.size !== output.size) fail(node, `its inputs have different shapes (${formatShape(input.shape)} and ${formatShape(output.shape)}); the compiler needs one static shape`);
+		}
+		return [{ kind: "kernel", node, op: node.op, inputs, outputs: [output], fused: [], emit: mergeOp, choices: mergeChoices }];
+	}
+
+	private refOf(key: string): TensorRef {
+		const match = /^(.*):(\d+)$/.exec(key);
+		return match ? { node: match[1], index: Number(match[2]) } : { node: key, index: 0 };
+	}
+
+	private readonly conditions = new Map<string, Condition>();
+
+	/** When a root-frame tensor is live: the Switch sides it lies on, as predicate literals that must all hold. */
+	private conditionOf(ref: TensorRef): Condition {
+		const node = this.graph.node(ref.node);
+		if (node.op !== "Switch" || (this.frameOf(node.name) ?? "") !== "") return this.nodeCondition(node);
+		const condition = new Map(this.nodeCondition(node));
+		const value = ref.index === 1;
+		condition.set(`${refKey(node.inputs[1])}=${value}`, { predicate: node.inputs[1], value });
+		return condition;
+	}
+
+	/** When a root-frame node runs live: all its inputs live, or for a Merge, any of them. */
+	private nodeCondition(node: GraphNode): Condition {
+		const known = this.conditions.get(node.name);
+		if (known) return known;
+		const condition: Condition = new Map();
+		this.conditions.set(node.name, condition);
+		// Loops are entered only from live values; what happens inside them is not a tf.cond of this frame.
+		if ((this.frameOf(node.name) ?? "") !== "") return condition;
+		if (node.op === "Merge") {
+			const inputs = node.inputs.map((r) => this.conditionOf(r));
+			for (const [key, literal] of inputs[0] ?? []) if (inputs.every((c) => c.get(key)?.value === literal.value)) condition.set(key, literal);
+			return condition;
+		}
+		for (const ref of node.inputs) this.conditionOf(ref).forEach((literal, key) => condition.set(key, literal));
+		for (const control of node.controlInputs) this.nodeCondition(this.graph.node(control)).forEach((literal, key) => condition.set(key, literal));
+		return condition;
 	}
 
 	private output(node: GraphNode, index = 0, kind: BufferKind = "temp"): Buffer {
@@ -241,8 +358,13 @@ class Lowering {
 		return buffer;
 	}
 
-	private lowerKernel(node: GraphNode, needed: Set<string>): Step[] {
+	private lowerKernel(node: GraphNode, needed: Set<string>, emit: KernelEmitter): Step[] {
 		const inputs = node.inputs.map((ref) => this.input(ref));
+		if (opEntry(node.op)?.interpreter === "random") {
+			// The generator state lives in the arena between runs, one per random node.
+			const state = this.newBuffer("state", "int32", [4], `${node.name} generator state`);
+			return [{ kind: "kernel", node, op: node.op, inputs, outputs: [this.output(node, 0), state], fused: [], emit }];
+		}
 		const fused: GraphNode[] = [];
 		let last = node;
 		if (node.op === "MatMul") {
@@ -263,7 +385,7 @@ class Lowering {
 		// Only the first output is lowered: FusedBatchNorm's statistics outputs are for training.
 		const outputs = [this.output(last, 0)];
 		for (const f of fused) this.lowered.add(f.name);
-		return [{ kind: "kernel", node, op: node.op, inputs, outputs, fused }];
+		return [{ kind: "kernel", node, op: node.op, inputs, outputs, fused, emit }];
 	}
 
 	/** The one node reading `node`'s output in the same frame, when nothing else (no fetch) reads it. */
@@ -275,8 +397,10 @@ class Lowering {
 	}
 
 	/** Runs the op's own interpreter kernel on position-coded integers to learn where each output element comes from. */
-	private lowerLayout(node: GraphNode): Step[] {
-		const dataInputs = LAYOUT_DATA_INPUTS[node.op](node);
+	private lowerLayout(node: GraphNode, rule: Extract<CompilerRule, { kind: "layout" }>): Step[] {
+		const dataInputs = rule.dataInputs(node);
+		const runtimeInput = node.inputs.findIndex((ref, i) => !dataInputs.includes(i) && this.graph.node(ref.node).op !== "Const");
+		if (runtimeInput >= 0 && rule.runtime) return this.lowerRuntimeIndices(node, rule.runtime);
 		const sources: Buffer[] = [];
 		let offset = 1;
 		const coded = node.inputs.map((ref, i) => {
@@ -294,8 +418,8 @@ class Lowering {
 			return { dtype: "int32" as DType, shape: source.shape, data: codes };
 		});
 		const typed = { ...node, attr: { ...node.attr } };
-		for (const key of ["T", "Tparams"]) if (typed.attr[key]) typed.attr[key] = { type: dtypeToEnum("int32") };
-		const outputs = KERNELS.get(node.op)!(coded, typed);
+		for (const key of ["T", "Tparams", "dtype"]) if (typed.attr[key]) typed.attr[key] = { type: dtypeToEnum("int32") };
+		const outputs = opEntry(node.op)!.kernel!(coded, typed);
 		let fill: number | undefined;
 		if (node.op === "PadV2") fill = numbers(this.input(node.inputs[2]).value!)[0];
 		return outputs.map((coded, index): CopyStep => {
@@ -303,6 +427,20 @@ class Lowering {
 			const table = new Int32Array(coded.data as Int32Array).map((v) => v - 1);
 			return { kind: "copy", label: `${node.op} ${node.name}`, inputs: sources, output, table, fill: fill ?? 0 };
 		});
+	}
+
+	/** A Gather whose indices are known only at run time: a bounds-checked kernel counting clamped indices in the status. */
+	private lowerRuntimeIndices(node: GraphNode, emit: KernelEmitter): Step[] {
+		const inputs = node.inputs.map((ref) => this.input(ref));
+		if (node.op === "GatherV2" && !inputs[2]?.value) fail(node, "its axis must be a constant for the compiler, but it depends on feed values");
+		return [{ kind: "kernel", node, op: node.op, inputs, outputs: [this.output(node, 0), this.status()], fused: [], emit }];
+	}
+
+	private statusBuffer?: Buffer;
+
+	private status(): Buffer {
+		this.statusBuffer ??= this.newBuffer("state", "int32", [1], "status: runtime indices clamped into range in the last run");
+		return this.statusBuffer;
 	}
 
 	private lowerTensorArray(node: GraphNode): Step[] {
@@ -404,7 +542,7 @@ function feedDependentNodes(graph: Graph, fed: Set<string>): Set<string> {
 	while (changed) {
 		changed = false;
 		for (const node of graph.nodes) {
-			if (dependent.has(node.name) || SHAPE_ONLY.has(node.op)) continue;
+			if (dependent.has(node.name) || foldingOf(node.op) === "shapes" || node.op === "TensorArraySizeV3") continue;
 			if (node.inputs.some((r) => dependent.has(r.node))) {
 				dependent.add(node.name);
 				changed = true;

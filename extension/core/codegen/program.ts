@@ -1,5 +1,6 @@
 import type { GraphNode } from "../graph/graph";
 import type { DType, Tensor } from "../graph/tensor";
+import type { KernelEmitter } from "./emitKernels";
 
 /** Where a buffer's bytes live in the generated code. */
 export type BufferKind =
@@ -7,7 +8,7 @@ export type BufferKind =
 	| "result" // caller-read output region of the arena
 	| "weight" // static const data
 	| "temp" // arena space, reused once dead
-	| "state"; // arena space that lives for the whole run: loop variables and TensorArrays
+	| "state"; // arena space kept between runs: loop variables, TensorArrays, random generators, the status counter
 
 export interface Buffer {
 	id: number;
@@ -42,6 +43,16 @@ export interface KernelStep {
 	outputs: Buffer[];
 	/** Nodes folded into this step (fused BiasAdd, activation). */
 	fused: GraphNode[];
+	/** Writes the step's C: the op table's emitter for the op. */
+	emit: KernelEmitter;
+	/** For a Merge outside loops (tf.cond): which data input to copy, by the predicates read as further inputs. */
+	choices?: MergeChoice[];
+}
+
+/** Copy data input `input` when every predicate input `when[k].predicate` (an input position) equals `when[k].value`. */
+export interface MergeChoice {
+	input: number;
+	when: { predicate: number; value: boolean }[];
 }
 
 /**
@@ -77,4 +88,9 @@ export interface Program {
 	/** API names of arguments and results, as the config spells them. */
 	argumentNames: string[];
 	resultNames: string[];
+	/**
+	 * An int32 state buffer counting the runtime Gather indices clamped into range during the last run; set when
+	 * the program has such a Gather. The first step resets it.
+	 */
+	status?: Buffer;
 }

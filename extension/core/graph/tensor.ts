@@ -129,8 +129,9 @@ export function shapeToProto(shape: readonly number[] | undefined): TensorShapeP
 	return { dim: shape.map((size) => ({ size })) };
 }
 
+/** "[1,?,3]"; an unknown rank is spelled out, since "[?]" would read as a vector of unknown length. */
 export function formatShape(shape: readonly number[] | undefined): string {
-	if (shape === undefined) return "[?]";
+	if (shape === undefined) return "<unknown rank>";
 	return `[${shape.map((d) => (d < 0 ? "?" : String(d))).join(",")}]`;
 }
 

@@ -1,6 +1,8 @@
 import { type Graph, type GraphNode, type TensorRef, attrBool, attrString, attrTensor, refKey } from "../graph/graph";
 import type { Tensor } from "../graph/tensor";
+import { VARIABLE_OPS } from "../ops/variables";
 import { KERNELS } from "./kernels";
+import { RANDOM_KERNELS, type RandomState, initialRandomState } from "./kernels/random";
 import { TENSOR_ARRAY_OPS, isTensorArrayOp } from "./tensorArray";
 
 /** Raised when a graph cannot be run; the message names the node, op and what to do. */
@@ -15,16 +17,11 @@ const EXIT = new Set(["Exit", "RefExit"]);
 const MERGE = new Set(["Merge", "RefMerge"]);
 const SWITCH = new Set(["Switch", "RefSwitch"]);
 const NEXT_ITERATION = new Set(["NextIteration", "RefNextIteration"]);
-const EXECUTOR_OPS = new Set([
+/** Ops the executor runs itself rather than through a kernel: control flow, placeholders and constants. */
+export const EXECUTOR_OPS: ReadonlySet<string> = new Set([
 	...ENTER, ...EXIT, ...MERGE, ...SWITCH, ...NEXT_ITERATION, "LoopCond", "Placeholder", "PlaceholderV2",
 	"PlaceholderWithDefault", "Const", "HostConst", "NoOp", "ControlTrigger",
 ]);
-const VARIABLE_OPS = new Set(["VariableV2", "Variable", "VarHandleOp", "ReadVariableOp", "TemporaryVariable"]);
-
-/** Ops the interpreter can run, kernels and control flow together. */
-export function interpreterOps(): Set<string> {
-	return new Set([...EXECUTOR_OPS, ...KERNELS.keys(), ...TENSOR_ARRAY_OPS.keys()]);
-}
 
 /** Where a value lives: a frame instance (a particular entry into a while loop) and its iteration. */
 interface Context {
@@ -61,6 +58,16 @@ export interface RunOptions {
 	maxIterations?: number;
 	/** Called with every node's outputs in the context it ran in (the iteration, for loop bodies). */
 	onNodeOutputs?: (node: GraphNode, outputs: readonly (Tensor | undefined)[], iteration: number, frame: string) => void;
+	/**
+	 * Random ops' generator states by node name. Pass the same map to successive runs to continue the sequences,
+	 * as the compiled model's arena does between calls; without it every run starts from the seeds.
+	 */
+	randomState?: Map<string, RandomState>;
+	/**
+	 * For shape inference only: a Switch outside loops passes its input to both outputs, so both sides of a tf.cond
+	 * run; a node that fails there (on values its side would never see) is treated as dead.
+	 */
+	bothBranches?: boolean;
 }
 
 /**
@@ -70,6 +77,7 @@ export interface RunOptions {
  */
 export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetches: readonly TensorRef[], options: RunOptions = {}): Tensor[] {
 	const maxIterations = options.maxIterations ?? 1_000_000;
+	const randomState = options.randomState ?? new Map<string, RandomState>();
 	const fedNodes = new Set<string>();
 	for (const key of feeds.keys()) {
 		const node = key.replace(/:\d+$/, "");
@@ -217,8 +225,10 @@ export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetch
 			outputs = fed;
 		} else if (dead) {
 			outputs = new Array(Math.max(1, outputCount(node))).fill(DEAD);
+		} else if (options.bothBranches && context === root) {
+			outputs = executeEitherBranch(node, inputs as Tensor[], feeds, randomState);
 		} else {
-			outputs = execute(node, inputs as Tensor[], feeds);
+			outputs = execute(node, inputs as Tensor[], feeds, randomState);
 		}
 		if (!dead) outputCounts.set(node.name, outputs.length);
 		options.onNodeOutputs?.(node, outputs.map((v) => (v === DEAD ? undefined : v)), context.iteration, context.frame?.key ?? "");
@@ -266,14 +276,23 @@ function checkSupported(graph: Graph, needed: Set<string>, fed: ReadonlySet<stri
 			problems.push(`node "${name}" is a variable (${node.op}); freeze the graph with a checkpoint first (knn freeze)`);
 		} else if (node.op === "Placeholder" || node.op === "PlaceholderV2") {
 			problems.push(`placeholder "${name}" is needed by the fetches but not fed`);
-		} else if (!EXECUTOR_OPS.has(node.op) && !KERNELS.has(node.op) && !isTensorArrayOp(node.op)) {
+		} else if (!EXECUTOR_OPS.has(node.op) && !KERNELS.has(node.op) && !isTensorArrayOp(node.op) && !RANDOM_KERNELS.has(node.op)) {
 			problems.push(`node "${name}": op ${node.op} is not supported by the interpreter`);
 		}
 	}
 	if (problems.length > 0) throw new ExecutionError(problems.slice(0, 20).join("\n") + (problems.length > 20 ? `\n... and ${problems.length - 20} more` : ""));
 }
 
-function execute(node: GraphNode, inputs: Tensor[], feeds: ReadonlyMap<string, Tensor>): Value[] {
+function executeEitherBranch(node: GraphNode, inputs: Tensor[], feeds: ReadonlyMap<string, Tensor>, randomState: Map<string, RandomState>): Value[] {
+	if (SWITCH.has(node.op)) return [inputs[0], inputs[0]];
+	try {
+		return execute(node, inputs, feeds, randomState);
+	} catch {
+		return new Array(Math.max(1, outputCount(node))).fill(DEAD);
+	}
+}
+
+function execute(node: GraphNode, inputs: Tensor[], feeds: ReadonlyMap<string, Tensor>, randomState: Map<string, RandomState>): Value[] {
 	switch (node.op) {
 		case "Const": case "HostConst":
 			return [constValue(node)];
@@ -295,6 +314,12 @@ function execute(node: GraphNode, inputs: Tensor[], feeds: ReadonlyMap<string, T
 	}
 	const tensorArrayOp = TENSOR_ARRAY_OPS.get(node.op);
 	if (tensorArrayOp) return tensorArrayOp(inputs, node);
+	const random = RANDOM_KERNELS.get(node.op);
+	if (random) {
+		let state = randomState.get(node.name);
+		if (!state) randomState.set(node.name, (state = initialRandomState(node)));
+		return random(inputs, node, state);
+	}
 	const kernel = KERNELS.get(node.op)!;
 	return kernel(inputs, node);
 }

@@ -1,3 +1,4 @@
+import { foldingOf } from "../ops/table";
 import { runGraph } from "./executor";
 import { Graph, type GraphNode, type TensorRef, attrBool, attrShape, attrType, constNode, refKey } from "../graph/graph";
 import { type DType, type Tensor, allocate, shapeSize } from "../graph/tensor";
@@ -34,15 +35,6 @@ export interface FeedSpec {
 	dtype?: DType;
 }
 
-// Ops whose output is not a function of their inputs' values alone, or that the folder must not turn into Const.
-const NOT_FOLDABLE = new Set([
-	"Placeholder", "PlaceholderV2", "PlaceholderWithDefault", "Enter", "RefEnter", "Exit", "RefExit", "Merge", "RefMerge",
-	"Switch", "RefSwitch", "NextIteration", "RefNextIteration", "LoopCond", "NoOp", "ControlTrigger",
-	"TensorArrayV3", "TensorArrayWriteV3", "TensorArrayReadV3", "TensorArrayScatterV3", "TensorArrayGatherV3",
-	"TensorArrayCloseV3", "VariableV2", "VarHandleOp", "ReadVariableOp",
-	"RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "Multinomial",
-]);
-const SHAPE_OPS = new Set(["Shape", "ShapeN", "Size", "Rank"]);
 
 /** The dtype a feed must have: its own declaration, else the placeholder's. */
 export function feedDType(graph: Graph, feed: FeedSpec): DType {
@@ -68,16 +60,33 @@ export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: re
 	const staticNodes = new Set<string>();
 	const trips = new Map<string, number>();
 
+	// The op table says what a value depends on: its inputs' values, their shapes only (Shape, ZerosLike), or more.
 	const isStatic = (node: GraphNode, frame: string): boolean => {
-		if (frame !== "" || fedNodes.has(node.name) || NOT_FOLDABLE.has(node.op)) return false;
+		if (frame !== "" || fedNodes.has(node.name)) return false;
 		if (node.controlInputs.some((c) => !staticNodes.has(c))) return false;
-		if (SHAPE_OPS.has(node.op)) return true;
 		if (node.op === "TensorArraySizeV3") {
 			// A fixed-size TensorArray's size is what it was created with, whatever was written to it.
 			const array = graph.node(node.inputs[0].node);
 			return array.op === "TensorArrayV3" && !attrBool(array, "dynamic_size", false) && staticNodes.has(array.inputs[0].node);
 		}
-		return node.inputs.every((r) => staticNodes.has(r.node));
+		const folding = foldingOf(node.op);
+		if (folding === "shapes") return true;
+		return folding === "inputs" && node.inputs.every((r) => staticNodes.has(r.node));
+	};
+
+	const live = new Set<string>();
+	const record = (node: GraphNode, outputs: readonly (Tensor | undefined)[], folded: boolean, mergeShapesSeen: boolean) => {
+		if (outputs.some((v) => v !== undefined)) live.add(node.name);
+		outputs.forEach((value, index) => {
+			if (!value || value.dtype === "resource") return;
+			const key = refKey({ node: node.name, index });
+			const known = tensors.get(key);
+			if (!known) {
+				tensors.set(key, { dtype: value.dtype, shape: [...value.shape], value: folded ? value : undefined });
+			} else if (mergeShapesSeen) {
+				known.shape = mergeShapes(known.shape, value.shape);
+			}
+		});
 	};
 
 	runGraph(graph, feedMap, fetches, {
@@ -87,18 +96,28 @@ export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: re
 			outputCounts.set(node.name, Math.max(outputCounts.get(node.name) ?? 0, outputs.length));
 			const folded = isStatic(node, frame);
 			if (folded) staticNodes.add(node.name);
-			outputs.forEach((value, index) => {
-				if (!value || value.dtype === "resource") return;
-				const key = refKey({ node: node.name, index });
-				const known = tensors.get(key);
-				if (!known) {
-					tensors.set(key, { dtype: value.dtype, shape: [...value.shape], value: folded ? value : undefined });
-				} else {
-					known.shape = mergeShapes(known.shape, value.shape);
-				}
-			});
+			record(node, outputs, folded, true);
 		},
 	});
+	// The side of a tf.cond the zero feeds did not take still needs shapes for the compiler: run once more with
+	// both sides live, adding only what the first run never saw.
+	const needed = graph.ancestors(fetches.map((f) => f.node), fedNodes);
+	const unseen = [...needed].some((name) => !live.has(name) && !fedNodes.has(name) && graph.node(name).op !== "NoOp");
+	if (unseen && graph.nodes.some((n) => n.op === "Switch" && frameOf.get(n.name) === "")) {
+		try {
+			runGraph(graph, feedMap, fetches, {
+				bothBranches: true,
+				onNodeOutputs(node, outputs, _iteration, frame) {
+					if (live.has(node.name) || frame !== "") return;
+					frameOf.set(node.name, "");
+					outputCounts.set(node.name, Math.max(outputCounts.get(node.name) ?? 0, outputs.length));
+					record(node, outputs, false, false);
+				},
+			});
+		} catch {
+			// What the second run could not reach stays unknown; the compiler names it if it needs it.
+		}
+	}
 	const tripCounts = new Map<string, Set<number>>();
 	for (const [instance, count] of trips) {
 		const path = framePath(instance);
@@ -120,14 +139,15 @@ export function declaredShape(node: GraphNode): number[] | undefined {
 
 /**
  * Replaces every static, single-output root-frame node with a Const of its value and drops what no longer
- * feeds the fetches, so shape arithmetic (Shape, StridedSlice, Pack, Range, Fill, ...) disappears.
+ * feeds the fetches (or is in `keep`: the feeds, which stay in the API even when folding leaves them unread), so shape
+ * arithmetic (Shape, StridedSlice, Pack, Range, Fill, ZerosLike, ...) disappears.
  */
-export function foldConstants(graph: Graph, inference: Inference, fetches: readonly TensorRef[]): Graph {
+export function foldConstants(graph: Graph, inference: Inference, fetches: readonly TensorRef[], keep: readonly string[] = []): Graph {
 	const nodes = graph.nodes.map((node) => {
 		if (node.op === "Const" || !inference.staticNodes.has(node.name) || inference.outputCounts.get(node.name) !== 1) return node;
 		const value = inference.tensors.get(node.name)?.value;
 		return value ? constNode(node.name, value) : node;
 	});
 	const folded = new Graph(nodes, graph.producer);
-	return folded.subgraph(folded.ancestors(fetches.map((f) => f.node)));
+	return folded.subgraph(folded.ancestors([...fetches.map((f) => f.node), ...keep]));
 }

@@ -1,8 +1,10 @@
-import { type Graph, attrType, hasAttr } from "../graph/graph";
+import { type Graph, attrType, hasAttr, parseInputName } from "../graph/graph";
 import type { LoadedModel } from "../frontends";
+import type { SignatureTensor } from "../frontends/model";
 import { type DType, formatShape } from "../graph/tensor";
 import { declaredShape } from "../interp/infer";
-import { interpreterOps } from "../interp/executor";
+import { unsupportedOps } from "../ops/support";
+import { isVariable } from "../ops/variables";
 
 export interface InspectReport {
 	file: string;
@@ -13,8 +15,30 @@ export interface InspectReport {
 	placeholders: { name: string; dtype?: DType; shape: string }[];
 	variables: string[];
 	candidateOutputs: string[];
+	/** Ops the compiler would refuse among the nodes inference needs (see `unsupportedScope`), with node counts. */
 	unsupportedOps: { op: string; count: number }[];
+	/** What `unsupportedOps` covers: the signatures' outputs and what they need, or the candidate outputs'. */
+	unsupportedScope: string;
+	/** The same over the other nodes: training, saving and summaries. */
+	unsupportedOpsElsewhere: { op: string; count: number }[];
 	checkpointPrefix?: string;
+	/** A SavedModel's signatures, sorted by key; each input and output with its tensor, dtype and shape. */
+	signatures: SignatureReport[];
+}
+
+export interface SignatureReport {
+	key: string;
+	methodName?: string;
+	inputs: SignatureTensorReport[];
+	outputs: SignatureTensorReport[];
+}
+
+export interface SignatureTensorReport {
+	key: string;
+	/** "node:index". */
+	tensor: string;
+	dtype?: DType;
+	shape: string;
 }
 
 // Sinks that are bookkeeping of training, saving or summaries, never what a user deploys.
@@ -25,7 +49,8 @@ export function inspectModel(model: LoadedModel): InspectReport {
 	const histogram = new Map<string, number>();
 	for (const node of graph.nodes) histogram.set(node.op, (histogram.get(node.op) ?? 0) + 1);
 	const ops = [...histogram].map(([op, count]) => ({ op, count })).sort((a, b) => b.count - a.count || a.op.localeCompare(b.op));
-	const supported = interpreterOps();
+	const candidates = candidateOutputs(graph);
+	const inference = inferenceNodes(model, candidates);
 	return {
 		file: model.file,
 		format: model.format,
@@ -37,11 +62,35 @@ export function inspectModel(model: LoadedModel): InspectReport {
 			dtype: hasAttr(n, "dtype") ? attrType(n, "dtype") : undefined,
 			shape: formatShape(declaredShape(n)),
 		})),
-		variables: graph.nodes.filter((n) => n.op === "VariableV2" || n.op === "Variable" || n.op === "VarHandleOp").map((n) => n.name),
-		candidateOutputs: candidateOutputs(graph),
-		unsupportedOps: ops.filter((o) => !supported.has(o.op) && !/^(VariableV2|Variable|VarHandleOp|ReadVariableOp)$/.test(o.op)),
+		variables: graph.nodes.filter((n) => isVariable(n.op)).map((n) => n.name),
+		candidateOutputs: candidates,
+		// The compiler's own verdict (ops/support.ts), so "none" here means `knn compile` accepts every node it needs.
+		unsupportedOps: unsupportedOps(graph.nodes.filter((n) => inference.nodes.has(n.name))),
+		unsupportedScope: inference.scope,
+		unsupportedOpsElsewhere: unsupportedOps(graph.nodes, (n) => !inference.nodes.has(n.name)),
 		checkpointPrefix: model.checkpointPrefix,
+		signatures: (model.signatures ?? []).map((signature) => ({
+			key: signature.key,
+			...(signature.methodName ? { methodName: signature.methodName } : {}),
+			inputs: signature.inputs.map(tensorReport),
+			outputs: signature.outputs.map(tensorReport),
+		})),
 	};
+}
+
+/**
+ * The nodes deploying the model needs: what the signatures' outputs depend on, or, without signatures, what the
+ * candidate outputs depend on. A training graph's optimizer, saver and summaries are not among them.
+ */
+function inferenceNodes(model: LoadedModel, candidates: string[]): { nodes: Set<string>; scope: string } {
+	const graph = model.graph;
+	const outputs = (model.signatures ?? []).flatMap((s) => s.outputs.map((t) => parseInputName(t.tensor).ref.node)).filter((n) => graph.has(n));
+	if (outputs.length > 0) return { nodes: graph.ancestors(outputs), scope: "what the signatures' outputs need" };
+	return { nodes: graph.ancestors(candidates), scope: "what the candidate outputs need" };
+}
+
+function tensorReport(tensor: SignatureTensor): SignatureTensorReport {
+	return { key: tensor.key, tensor: tensor.tensor, ...(tensor.dtype ? { dtype: tensor.dtype } : {}), shape: formatShape(tensor.shape) };
 }
 
 // Name scopes TensorFlow gives to training, saving and summaries; their reads do not make a tensor internal.
@@ -64,13 +113,36 @@ export function formatInspectReport(report: InspectReport): string {
 		`  nodes         ${report.nodeCount}`,
 		`  placeholders  ${report.placeholders.length === 0 ? "none" : ""}`,
 		...report.placeholders.map((p) => `    ${p.name}  ${p.dtype ?? "?"} ${p.shape}`),
+		`  signatures    ${report.signatures.length === 0 ? "none" : report.signatures.length}`,
+		...report.signatures.flatMap(formatSignature),
 		`  variables     ${report.variables.length}${report.checkpointPrefix ? ` (checkpoint ${report.checkpointPrefix})` : ""}`,
 		`  outputs       ${report.candidateOutputs.length === 0 ? "none found" : ""}`,
 		...report.candidateOutputs.slice(0, 40).map((name) => `    ${name}`),
 		...(report.candidateOutputs.length > 40 ? [`    ... ${report.candidateOutputs.length - 40} more`] : []),
 		`  ops           ${report.ops.length} distinct`,
 		...report.ops.map((o) => `    ${String(o.count).padStart(7)}  ${o.op}`),
-		`  unsupported   ${report.unsupportedOps.length === 0 ? "none" : report.unsupportedOps.map((o) => `${o.op} (${o.count})`).join(", ")}`,
+		`  unsupported   ${opCounts(report.unsupportedOps)} (in ${report.unsupportedScope})`,
+		...(report.unsupportedOpsElsewhere.length > 0
+			? [`                elsewhere in the graph (training, saving, summaries): ${opCounts(report.unsupportedOpsElsewhere)}`]
+			: []),
 	];
 	return lines.join("\n");
+}
+
+function opCounts(ops: { op: string; count: number }[]): string {
+	return ops.length === 0 ? "none" : ops.map((o) => `${o.op} (${o.count})`).join(", ");
+}
+
+function formatSignature(signature: SignatureReport): string[] {
+	const rows = [
+		...signature.inputs.map((t) => ["input", t] as const),
+		...signature.outputs.map((t) => ["output", t] as const),
+	];
+	const width = (pick: (t: SignatureTensorReport) => string) => Math.max(0, ...rows.map(([, t]) => pick(t).length));
+	const keyWidth = width((t) => t.key);
+	const tensorWidth = width((t) => t.tensor || "(no tensor name)");
+	return [
+		`    ${signature.key}${signature.methodName ? `  (${signature.methodName})` : ""}`,
+		...rows.map(([kind, t]) => `      ${kind.padEnd(6)}  ${t.key.padEnd(keyWidth)}  ${(t.tensor || "(no tensor name)").padEnd(tensorWidth)}  ${t.dtype ?? "?"} ${t.shape}`),
+	];
 }

@@ -1,11 +1,10 @@
 import * as fs from "node:fs";
 import { openCheckpoint } from "../frontends/tf/checkpoint/bundle";
 import { type ConfigFile, type ConfigProblem, configRef, formatProblem, parseConfig, validateConfig } from "../frontends/tf/tf2xlaConfig";
-import { type FreezeResult, freezeGraph } from "../frontends/tf/freeze";
+import { type FreezeResult, assertSelfContained, freezeGraph } from "../frontends/tf/freeze";
 import type { Graph } from "../graph/graph";
+import { isVariable } from "../ops/variables";
 import { type LoadedModel, ModelLoadError, loadModel } from "../frontends";
-
-const VARIABLE_OPS = new Set(["VariableV2", "Variable", "VarHandleOp"]);
 
 /**
  * Loads a model and, when what the fetches need still holds variables, freezes it with the given checkpoint
@@ -25,13 +24,14 @@ export function loadFrozen(file: string, fetchNodes: readonly string[], checkpoi
  */
 export function freezeForFetches(model: LoadedModel, fetchNodes: readonly string[], checkpoint?: string): { graph: Graph; freeze?: FreezeResult } {
 	const needed = model.graph.ancestors(fetchNodes);
-	const hasVariables = [...needed].some((name) => VARIABLE_OPS.has(model.graph.node(name).op));
+	assertSelfContained(model.graph, needed);
+	const hasVariables = [...needed].some((name) => isVariable(model.graph.node(name).op));
 	if (!hasVariables) return { graph: model.graph };
 	const prefix = checkpoint ?? model.checkpointPrefix;
 	if (!prefix) {
 		throw new ModelLoadError(`${model.file}: the fetches depend on variables, but no checkpoint was found beside the model; pass it with --checkpoint PREFIX (the path without .index), or freeze the model first with knn freeze`);
 	}
-	const freeze = freezeGraph(model.graph, openCheckpoint(prefix), fetchNodes);
+	const freeze = freezeGraph(model.graph, openCheckpoint(prefix), fetchNodes, { metaGraph: model.metaGraph });
 	return { graph: freeze.graph, freeze };
 }
 
@@ -48,7 +48,10 @@ export class ConfigMismatchError extends Error {
  */
 export function loadConfigured(modelPath: string, configPath: string, checkpoint?: string): { graph: Graph; parsed: ConfigFile } {
 	const parsed = parseConfig(fs.readFileSync(configPath, "utf8"), configPath);
-	const { graph } = loadFrozen(modelPath, parsed.config.fetch.map((f) => configRef(f).node).filter((n) => n !== ""), checkpoint);
+	const model = loadModel(modelPath);
+	// Feeds are frozen along with the fetches, so that one no fetch reads is reported as unused, as `knn config --check` does.
+	const named = [...parsed.config.fetch, ...parsed.config.feed].map((f) => configRef(f).node).filter((n) => model.graph.has(n));
+	const { graph } = freezeForFetches(model, named, checkpoint);
 	const errors = validateConfig(graph, parsed).filter((p) => p.severity === "error");
 	if (errors.length > 0) throw new ConfigMismatchError(errors);
 	return { graph, parsed };

@@ -68,8 +68,10 @@ export function runSteps(graph: Graph, config: Tf2xlaConfig, inputs: StepInputs,
 		current.set(key, tensor);
 	}
 	const results: Tensor[][] = [];
+	// Random ops continue their sequences from step to step, as the compiled model's state does between runs.
+	const randomState = new Map<string, Uint32Array>();
 	for (let step = 0; step < (inputs.steps ?? 1); step++) {
-		const outputs = runGraph(graph, current, fetches);
+		const outputs = runGraph(graph, current, fetches, { randomState });
 		results.push(outputs);
 		for (const { feedKey, fetchIndex } of feedback) current.set(feedKey, outputs[fetchIndex]);
 	}

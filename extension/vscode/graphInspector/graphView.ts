@@ -1,12 +1,12 @@
 // The compact graph the inspector's webview draws, built on the host from a loaded model. No `vscode` here.
-import { compilerOps } from "../../core/codegen/lower";
-import { type GraphNode, type TensorRef, attrBool, attrString, attrType, hasAttr, outputShapeHints, refKey } from "../../core/graph/graph";
+import { type GraphNode, type TensorRef, attrString, attrType, hasAttr, outputShapeHints, parseInputName, refKey } from "../../core/graph/graph";
 import { type Inference, declaredShape, inferGraph } from "../../core/interp/infer";
 import type { LoadedModel } from "../../core/frontends";
+import type { SignatureTensor } from "../../core/frontends/model";
 import { formatShape, shapeFromProto } from "../../core/graph/tensor";
-import { interpreterOps } from "../../core/interp/executor";
+import { compilerSupport, isVariableOp } from "../../core/ops";
 import { candidateOutputs } from "../../core/model/inspect";
-import type { GraphNodeView, GraphView } from "../../../webview/shared/protocol";
+import type { GraphNodeView, GraphView, SignatureTensorView, SignatureView } from "../../../webview/shared/protocol";
 
 export interface GraphViewOptions {
 	/** The most graph nodes a view may hold; larger graphs are cut to their inference subgraph. */
@@ -26,13 +26,7 @@ export const DEFAULT_MAX_NODES = 5000;
 
 const PLACEHOLDER_OPS = new Set(["Placeholder", "PlaceholderV2", "PlaceholderWithDefault"]);
 // Freezing turns variables into constants, so they are not what stops a model from compiling.
-const VARIABLE_OPS = new Set(["VariableV2", "Variable", "VarHandleOp", "ReadVariableOp"]);
 const IDENTITY_OPS = new Set(["Identity", "StopGradient", "Snapshot"]);
-
-/** Whether the compiler lowers this op (a frozen graph's variables count, since freezing makes them constants). */
-export function isSupportedOp(op: string, supported: ReadonlySet<string> = compilerOps()): boolean {
-	return supported.has(op) || VARIABLE_OPS.has(op) || op === "Const" || op === "NoOp" || PLACEHOLDER_OPS.has(op);
-}
 
 export function buildGraphView(model: LoadedModel, options: GraphViewOptions = {}): BuiltGraphView {
 	const graph = model.graph;
@@ -44,9 +38,8 @@ export function buildGraphView(model: LoadedModel, options: GraphViewOptions = {
 	const { drawn, foldedInto, sourceOf } = fold(kept, new Set(outputs));
 	const shapes = knownShapes(model, kept, outputs.filter((o) => keep.has(o)));
 	const frames = loopFrames(kept, keep);
-	const supported = compilerOps();
-	const folded = compileTimeConstants(kept, frames);
-	const interpreted = interpreterOps();
+	// The compiler's own verdict per node (core/ops/support.ts), the same one `knn inspect` reports.
+	const supported = compilerSupport(kept);
 	const resolve = (name: string) => sourceOf.get(name) ?? name;
 
 	const nodes: GraphNodeView[] = drawn.map((node) => ({
@@ -56,7 +49,7 @@ export function buildGraphView(model: LoadedModel, options: GraphViewOptions = {
 		controlInputs: [...new Set(node.controlInputs.map(resolve))].filter((c) => c !== node.name),
 		shapes: shapes.get(node.name)?.shapes ?? [],
 		...(shapes.get(node.name)?.dtype ? { dtype: shapes.get(node.name)!.dtype } : {}),
-		supported: isSupportedOp(node.op, supported) || (folded.has(node.name) && interpreted.has(node.op)),
+		supported: supported.get(node.name) ?? false,
 		frame: frames.get(node.name) ?? "",
 	}));
 	const drawnNames = new Set(drawn.map((n) => n.name));
@@ -68,56 +61,27 @@ export function buildGraphView(model: LoadedModel, options: GraphViewOptions = {
 		placeholders: kept.filter((n) => PLACEHOLDER_OPS.has(n.op) && drawnNames.has(n.name)).map((n) => n.name),
 		candidateOutputs: outputs.filter((name) => drawnNames.has(name)),
 		...(truncated ? { truncated } : {}),
+		...(model.signatures?.length ? { signatures: signatureViews(model) } : {}),
 	};
 	return { view, foldedInto };
 }
 
-// Mirrors the compiler's constant folding (core/graph/infer.ts): these never fold, shape queries always do.
-const NEVER_FOLDED = /^(Placeholder.*|Enter|RefEnter|Exit|RefExit|Merge|RefMerge|Switch|RefSwitch|NextIteration|RefNextIteration|LoopCond|NoOp|ControlTrigger|TensorArray(?!SizeV3).*|Random.*|TruncatedNormal|Multinomial)$/;
-const SHAPE_OPS = new Set(["Shape", "ShapeN", "Size", "Rank"]);
-
-/**
- * Nodes the compiler turns into constants whatever the feeds' values (shape arithmetic such as Shape -> Range):
- * outside loops, computed from constants, variables (constants once frozen) and shapes only.
- */
-function compileTimeConstants(nodes: GraphNode[], frames: Map<string, string>): Set<string> {
-	const byName = new Map(nodes.map((n) => [n.name, n]));
-	const constant = new Set<string>();
-	const state = new Map<string, boolean>();
-	const visit = (start: GraphNode) => {
-		const stack: GraphNode[] = [start];
-		while (stack.length > 0) {
-			const node = stack[stack.length - 1];
-			if (state.has(node.name)) {
-				stack.pop();
-				continue;
-			}
-			const dataSources = foldSources(node, byName);
-			const pending = [...dataSources, ...node.controlInputs].filter((s) => byName.has(s) && !state.has(s) && s !== node.name);
-			if (pending.length > 0 && !stack.some((n) => pending.includes(n.name))) {
-				stack.push(...pending.map((s) => byName.get(s)!));
-				continue;
-			}
-			const ok = (frames.get(node.name) ?? "") === "" && !NEVER_FOLDED.test(node.op) &&
-				[...dataSources, ...node.controlInputs].every((s) => byName.has(s) && state.get(s) === true);
-			state.set(node.name, ok || VARIABLE_OPS.has(node.op));
-			if (ok) constant.add(node.name);
-			stack.pop();
-		}
+/** Signatures whose tensors all name nodes of the graph, as picks; an input of unknown rank shows the placeholder's shape. */
+export function signatureViews(model: LoadedModel): SignatureView[] {
+	const pick = (tensor: SignatureTensor, input: boolean): SignatureTensorView | undefined => {
+		const { ref, control } = parseInputName(tensor.tensor);
+		const node = model.graph.get(ref.node);
+		if (tensor.tensor === "" || control || !node) return undefined;
+		const shape = tensor.shape ?? (input ? declaredShape(node) : undefined);
+		return { key: tensor.key, name: ref.index === 0 ? ref.node : refKey(ref), shape: formatShape(shape), ...(tensor.dtype ? { dtype: tensor.dtype } : {}) };
 	};
-	for (const node of nodes) visit(node);
-	return constant;
-}
-
-/** The inputs whose values a node's value depends on, as far as folding goes. */
-function foldSources(node: GraphNode, byName: Map<string, GraphNode>): string[] {
-	if (SHAPE_OPS.has(node.op)) return [];
-	if (node.op === "TensorArraySizeV3") {
-		// A fixed-size TensorArray's size is what it was created with, whatever was written to it.
-		const array = byName.get(node.inputs[0]?.node ?? "");
-		if (array?.op === "TensorArrayV3" && !attrBool(array, "dynamic_size", false) && array.inputs[0]) return [array.inputs[0].node];
-	}
-	return node.inputs.map((r) => r.node);
+	return (model.signatures ?? []).flatMap((signature) => {
+		const feeds = signature.inputs.map((t) => pick(t, true));
+		const fetches = signature.outputs.map((t) => pick(t, false));
+		const usable = (list: (SignatureTensorView | undefined)[]): list is SignatureTensorView[] => list.every((t) => t !== undefined);
+		if (!usable(feeds) || !usable(fetches) || fetches.length === 0) return [];
+		return [{ key: signature.key, ...(signature.methodName ? { methodName: signature.methodName } : {}), feeds, fetches }];
+	});
 }
 
 function resolveRef(ref: TensorRef, sourceOf: Map<string, string>): string {
@@ -257,7 +221,7 @@ export function hintedShapes(node: GraphNode): KnownShapes {
 	let shapes: string[];
 	if (PLACEHOLDER_OPS.has(node.op)) shapes = [formatShape(declaredShape(node))];
 	else if (node.op === "Const" && node.attr.value?.tensor) shapes = [formatShape(shapeFromProto(node.attr.value.tensor.tensor_shape) ?? [])];
-	else if (VARIABLE_OPS.has(node.op) && hasAttr(node, "shape")) shapes = [formatShape(declaredShape(node))];
+	else if (isVariableOp(node.op) && hasAttr(node, "shape")) shapes = [formatShape(declaredShape(node))];
 	else shapes = (outputShapeHints(node) ?? []).map(formatShape);
 	return { shapes, ...(dtype ? { dtype } : {}) };
 }
@@ -271,7 +235,7 @@ function tryInference(model: LoadedModel, nodes: GraphNode[], outputs: string[])
 		if (!shape || shape.some((d) => d < 0)) return undefined;
 		feeds.push({ ref: { node: node.name, index: 0 }, shape });
 	}
-	if (nodes.some((n) => VARIABLE_OPS.has(n.op))) return undefined;
+	if (nodes.some((n) => isVariableOp(n.op))) return undefined;
 	try {
 		return inferGraph(model.graph, feeds, outputs.map((node) => ({ node, index: 0 })));
 	} catch {
@@ -287,7 +251,7 @@ function inferredShapes(node: GraphNode, inference: Inference): KnownShapes | un
 	let dtype: string | undefined;
 	for (let index = 0; index < count; index++) {
 		const info = inference.tensors.get(refKey({ node: node.name, index }));
-		shapes.push(info ? formatShape(info.shape) : "[?]");
+		shapes.push(formatShape(info?.shape));
 		if (index === 0 && info) dtype = info.dtype;
 	}
 	return { shapes, ...(dtype ? { dtype } : {}) };

@@ -7,6 +7,7 @@ import type { AttrValue, TensorProto } from "../../core/frontends/tf/proto/types
 import { has } from "../../core/frontends/tf/proto/types";
 import type { GraphNodeView, NodeDetails } from "../../../webview/shared/protocol";
 import { hintedShapes } from "./graphView";
+import { isVariable } from "../../core/ops/variables";
 
 /** Attribute name under which the details say why weight statistics could not be given. */
 export const WEIGHTS_UNAVAILABLE = "(weights)";
@@ -14,7 +15,6 @@ export const WEIGHTS_UNAVAILABLE = "(weights)";
 const MAX_LIST_ITEMS = 16;
 const MAX_INLINE_VALUES = 10;
 const MAX_TEXT = 200;
-const VARIABLE_OPS = new Set(["VariableV2", "Variable", "VarHandleOp"]);
 
 export interface DetailsOptions {
 	weights: boolean;
@@ -50,7 +50,7 @@ function defaultCheckpoint(model: LoadedModel): Checkpoint | undefined {
 function weightTensor(model: LoadedModel, name: string, checkpoint: () => Checkpoint | undefined): Tensor {
 	const node = model.graph.node(name);
 	if (node.op === "Const") return attrTensor(node, "value");
-	if (!VARIABLE_OPS.has(node.op)) throw new Error(`"${name}" is a ${node.op}, not a constant or variable: it holds no weights`);
+	if (!isVariable(node.op)) throw new Error(`"${name}" is a ${node.op}, not a constant or variable: it holds no weights`);
 	const opened = checkpoint();
 	if (!opened) {
 		throw new Error(`"${name}" is a variable and no checkpoint sits beside ${model.file} (expected its prefix's .index and .data files)`);

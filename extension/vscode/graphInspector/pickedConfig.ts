@@ -3,6 +3,7 @@ import { type Checkpoint, openCheckpoint } from "../../core/frontends/tf/checkpo
 import { ConfigError, buildConfig, formatConfig } from "../../core/frontends/tf/tf2xlaConfig";
 import { freezeGraph } from "../../core/frontends/tf/freeze";
 import { type Graph, parseInputName } from "../../core/graph/graph";
+import { isVariable } from "../../core/ops/variables";
 import type { LoadedModel } from "../../core/frontends";
 import { modelCommentLine } from "../configModelRef";
 
@@ -12,8 +13,6 @@ export interface PickedFeed {
 	/** Omitted: the placeholder's declared shape, which must then be fully static. */
 	shape?: number[];
 }
-
-const VARIABLE_OPS = new Set(["VariableV2", "Variable", "VarHandleOp"]);
 
 /**
  * The text of graph.config.pbtxt for the picks, in pick order (the generated code's argument and result order).
@@ -43,7 +42,7 @@ export function pickedConfigText(model: LoadedModel, feeds: readonly PickedFeed[
 
 function graphToCheck(model: LoadedModel, fetchNodes: string[], feedNodes: string[], checkpoint: () => Checkpoint | undefined): Graph {
 	const needed = model.graph.ancestors(fetchNodes, new Set(feedNodes));
-	const variables = [...needed].filter((name) => VARIABLE_OPS.has(model.graph.node(name).op));
+	const variables = [...needed].filter((name) => isVariable(model.graph.node(name).op));
 	if (variables.length === 0) return model.graph;
 	const opened = checkpoint();
 	if (!opened) {
@@ -51,5 +50,5 @@ function graphToCheck(model: LoadedModel, fetchNodes: string[], feedNodes: strin
 			`and no checkpoint sits beside ${model.file}: put its .index and .data files beside the model, or freeze it first (knn freeze)`);
 	}
 	// Feeds are kept even when no fetch reads them, so that they are reported as such rather than as missing.
-	return freezeGraph(model.graph, opened, [...new Set([...fetchNodes, ...feedNodes])]).graph;
+	return freezeGraph(model.graph, opened, [...new Set([...fetchNodes, ...feedNodes])], { metaGraph: model.metaGraph }).graph;
 }

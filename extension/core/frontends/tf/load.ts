@@ -6,6 +6,8 @@ import type { GraphDef, MetaGraphDef, SavedModel } from "./proto/types";
 import { Graph, GraphError } from "../../graph/graph";
 import { type LoadedModel, type ModelFormat, ModelLoadError } from "../model";
 import type { TfKind } from "../sniff";
+import { signaturesOf } from "./signatures";
+import { inlineFunctions } from "./functions";
 
 /** Reads a TensorFlow model file whose kind `sniff` recognised. */
 export function loadTfBytes(bytes: Uint8Array, file: string, kind: TfKind): LoadedModel {
@@ -29,7 +31,8 @@ export function loadTfBytes(bytes: Uint8Array, file: string, kind: TfKind): Load
 
 function withGraph(file: string, format: ModelFormat, def: GraphDef, extra: Partial<LoadedModel> = {}): LoadedModel {
 	try {
-		return { file, format, graph: Graph.fromGraphDef(def), ...extra };
+		// TF2 graphs call functions of their library; the IR has none, so every call is inlined here.
+		return { file, format, graph: Graph.fromGraphDef(inlineFunctions(def)), ...extra };
 	} catch (error) {
 		if (error instanceof GraphError) throw new ModelLoadError(`${file}: ${error.message}`);
 		throw error;
@@ -38,7 +41,7 @@ function withGraph(file: string, format: ModelFormat, def: GraphDef, extra: Part
 
 function fromMetaGraph(file: string, format: ModelFormat, meta: MetaGraphDef, checkpointPrefix = siblingCheckpoint(file)): LoadedModel {
 	if (!meta.graph_def) throw new ModelLoadError(`${file}: the MetaGraphDef has no graph_def`);
-	return withGraph(file, format, meta.graph_def, { metaGraph: meta, checkpointPrefix });
+	return withGraph(file, format, meta.graph_def, { metaGraph: meta, checkpointPrefix, signatures: signaturesOf(meta) });
 }
 
 function fromSavedModel(file: string, saved: SavedModel): LoadedModel {

@@ -58,8 +58,14 @@ export function buildConfig(graph: Graph, feeds: readonly FeedRequest[], fetches
 		const node = graph.get(feed.ref.node);
 		if (!node) throw new ConfigError(`feed "${refKey(feed.ref)}" names no node of the graph`);
 		const shape = feed.shape ?? declaredShape(node);
-		if (!shape || shape.some((d) => d < 0)) {
-			throw new ConfigError(`feed "${refKey(feed.ref)}" has no static shape ${formatShape(shape)} in the graph; give one, e.g. ${refKey(feed.ref)}=1x9`);
+		const key = refKey(feed.ref);
+		if (!shape) {
+			throw new ConfigError(`feed "${key}" has no static shape: the graph does not even give its rank (${formatShape(shape)}); ` +
+				`give every dimension, e.g. ${key}=1x30 for a [1,30] input, or ${key}= for a scalar`);
+		}
+		if (shape.some((d) => d < 0)) {
+			// Unknown dimensions are usually the batch: suggest 1 for them and keep the known ones.
+			throw new ConfigError(`feed "${key}" has no static shape ${formatShape(shape)} in the graph; give one, e.g. ${key}=${shape.map((d) => (d < 0 ? 1 : d)).join("x")}`);
 		}
 		return { ref: feed.ref, shape };
 	});
@@ -122,7 +128,8 @@ export function configFeeds(graph: Graph, config: Tf2xlaConfig): FeedSpec[] {
 
 /**
  * Checks a config against a graph: unknown nodes, output indexes out of range, placeholders the fetches need
- * that are not fed, feed shapes that are not fully static and shapes or types that contradict the graph.
+ * that are not fed, feeds no fetch needs, feed shapes that are not fully static and shapes or types that
+ * contradict the graph.
  */
 export function validateConfig(graph: Graph, parsed: ConfigFile): ConfigProblem[] {
 	const { file, config, positions } = parsed;
@@ -177,6 +184,19 @@ export function validateConfig(graph: Graph, parsed: ConfigFile): ConfigProblem[
 				report(`fetch[${i}].id.node_name`, `fetch "${refKey(configRef(fetch))}" needs placeholder "${name}", which is not fed: add a feed for it`);
 			}
 		}
+	});
+	if (problems.some((p) => p.severity === "error")) return problems;
+
+	// The compiler keeps only what the fetches need, so a feed outside that is an argument it cannot place.
+	const fetchNodes = config.fetch.map((f) => configRef(f).node);
+	const needed = graph.ancestors(fetchNodes, fed);
+	const reachable = graph.ancestors(fetchNodes);
+	config.feed.forEach((feed, i) => {
+		const ref = configRef(feed);
+		if (needed.has(ref.node)) return;
+		report(`feed[${i}].id.node_name`, reachable.has(ref.node)
+			? `feed "${refKey(ref)}" is not used: the fetches read it only through other feeds, which cut it off; remove this feed`
+			: `feed "${refKey(ref)}" is not used: no fetch depends on it; remove this feed, or fetch something that reads it`);
 	});
 	if (problems.some((p) => p.severity === "error")) return problems;
 

@@ -53,6 +53,13 @@ const gatherV2: Kernel = (inputs, node) => {
 	return [gather(node, params, indices, intScalar(node, axisT, "the axis"), attrInt(node, "batch_dims", 0))];
 };
 
+/** ResourceGather once frozen: its resource input has become the variable's value, so it is Gather with batch_dims. */
+const resourceGather: Kernel = (inputs, node) => {
+	arity(node, inputs, 2);
+	if (inputs[0].dtype === "resource") fail(node, "its variable is still a resource handle; freeze the graph with its checkpoint first (knn freeze)");
+	return [gather(node, inputs[0], inputs[1], 0, attrInt(node, "batch_dims", 0))];
+};
+
 const gatherV1: Kernel = (inputs, node) => {
 	arity(node, inputs, 2);
 	return [gather(node, inputs[0], inputs[1], 0, 0)];
@@ -108,6 +115,7 @@ const listDiff: Kernel = (inputs, node) => {
 export const GATHER_KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>([
 	["GatherV2", gatherV2],
 	["Gather", gatherV1],
+	["ResourceGather", resourceGather],
 	["OneHot", oneHot],
 	["ListDiff", listDiff],
 ]);

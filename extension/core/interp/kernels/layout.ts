@@ -2,7 +2,7 @@ import { type GraphNode, attrInt, attrString } from "../../graph/graph";
 import { type Tensor, allocate, formatShape, shapeSize } from "../../graph/tensor";
 import type { Kernel } from "../kernel";
 import {
-	arity, axisIn, cells, copyGather, fail, gatherOffsets, intScalar, intVector, ints, iota, newTensor, reshaped, sameDType,
+	arity, axisIn, broadcastOffsets, cells, copyGather, fail, gatherOffsets, intScalar, intVector, ints, iota, newTensor, reshaped, sameDType,
 	sameShape, strides, values,
 } from "./util";
 
@@ -243,8 +243,22 @@ const reverseV2: Kernel = (inputs, node) => {
 	return [reverse(x, flip)];
 };
 
+/** BroadcastTo: numpy broadcasting of x to a given shape; x's dimensions must be 1 or match. */
+const broadcastTo: Kernel = (inputs, node) => {
+	arity(node, inputs, 2);
+	const [x, shapeT] = inputs;
+	const shape = intVector(node, shapeT, "the shape");
+	const lead = shape.length - x.shape.length;
+	if (lead < 0 || x.shape.some((d, i) => d !== 1 && d !== shape[lead + i])) {
+		fail(node, `cannot broadcast ${formatShape(x.shape)} to ${formatShape(shape)}`);
+	}
+	const offsets = broadcastOffsets(x.shape, shape);
+	return [offsets ? copyGather(x, offsets, shape) : reshaped(x, shape)];
+};
+
 export const LAYOUT_KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>([
 	["Transpose", transpose],
+	["BroadcastTo", broadcastTo],
 	["ConcatV2", (inputs, node) => {
 		arity(node, inputs, 2, Infinity);
 		return [concat(node, inputs.slice(0, -1), intScalar(node, inputs[inputs.length - 1], "the axis"))];

@@ -10,6 +10,7 @@ import { decodeBundleEntry, decodeBundleHeader, decodeTrackableObjectGraph } fro
 import type { BundleEntryProto, BundleHeaderProto, TrackableObjectGraph } from "../proto/types";
 import { has } from "../proto/types";
 import { crc32c, unmaskCrc } from "./crc32c";
+import { ObjectGraphLookupError, attributeKey, fullNameKeys, keyForPath, validateObjectGraph } from "./objectGraph";
 import { readTable, TableError } from "./table";
 
 export class CheckpointError extends Error {}
@@ -32,6 +33,15 @@ export interface Checkpoint {
 	read(key: string): Tensor;
 	/** Variable name (full_name) to checkpoint key, from the object graph of TF2 object-based checkpoints. */
 	objectGraphKeys(): Map<string, string> | undefined;
+	/** The TF2 object graph (_CHECKPOINTABLE_OBJECT_GRAPH), or undefined for TF1 name-based checkpoints. */
+	objectGraph(): TrackableObjectGraph | undefined;
+	/**
+	 * The key of object `nodeId`'s VARIABLE_VALUE (node ids equal the SavedModel's SavedObjectGraph ids); undefined
+	 * when that object is not a variable. Throws CheckpointError without an object graph or for an id outside it.
+	 */
+	variableKeyForNode(nodeId: number): string | undefined;
+	/** The key of the variable at a path of local names from the root, e.g. "layer_with_weights-0/kernel". */
+	keyForPath(path: string): string | undefined;
 }
 
 export const OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
@@ -269,8 +279,8 @@ function readRange(file: string, offset: number, size: number, key: string, numS
 }
 
 class TensorBundle implements Checkpoint {
-	// null until computed; undefined when the checkpoint has no object graph (TF1 checkpoints).
-	private objectGraph: Map<string, string> | undefined | null = null;
+	// null until read; undefined when the checkpoint has no object graph (TF1 checkpoints).
+	private graph: TrackableObjectGraph | undefined | null = null;
 
 	constructor(
 		readonly prefix: string,
@@ -329,9 +339,14 @@ class TensorBundle implements Checkpoint {
 	}
 
 	objectGraphKeys(): Map<string, string> | undefined {
-		if (this.objectGraph !== null) return this.objectGraph === undefined ? undefined : new Map(this.objectGraph);
+		const graph = this.objectGraph();
+		return graph === undefined ? undefined : fullNameKeys(graph);
+	}
+
+	objectGraph(): TrackableObjectGraph | undefined {
+		if (this.graph !== null) return this.graph;
 		if (!this.slots.has(OBJECT_GRAPH_KEY)) {
-			this.objectGraph = undefined;
+			this.graph = undefined;
 			return undefined;
 		}
 		const tensor = this.read(OBJECT_GRAPH_KEY);
@@ -339,17 +354,40 @@ class TensorBundle implements Checkpoint {
 			throw new CheckpointError(`${OBJECT_GRAPH_KEY} in ${this.indexFile} should be one string but is ${tensor.dtype} ${formatShape(tensor.shape)}; the checkpoint is corrupt.`);
 		}
 		const graph: TrackableObjectGraph = decodeProto(decodeTrackableObjectGraph, (tensor.data as Uint8Array[])[0], `The object graph (${OBJECT_GRAPH_KEY}) of ${this.indexFile}`);
-		const map = new Map<string, string>();
-		for (const node of graph.nodes ?? []) {
-			for (const attribute of node.attributes ?? []) {
-				// Attributes without a full_name (e.g. Python state) cannot be matched to graph variables.
-				if (attribute.full_name && attribute.checkpoint_key && !map.has(attribute.full_name)) {
-					map.set(attribute.full_name, attribute.checkpoint_key);
-				}
-			}
+		this.objectGraphLookup(() => validateObjectGraph(graph));
+		this.graph = graph;
+		return graph;
+	}
+
+	variableKeyForNode(nodeId: number): string | undefined {
+		const graph = this.requireObjectGraph(`object ${nodeId}`);
+		return this.objectGraphLookup(() => attributeKey(graph, nodeId));
+	}
+
+	keyForPath(objectPath: string): string | undefined {
+		const graph = this.requireObjectGraph(JSON.stringify(objectPath));
+		return this.objectGraphLookup(() => keyForPath(graph, objectPath));
+	}
+
+	private requireObjectGraph(what: string): TrackableObjectGraph {
+		const graph = this.objectGraph();
+		if (graph === undefined) {
+			throw new CheckpointError(
+				`${this.indexFile} is a name-based (TF1) checkpoint without an object graph, so ${what} cannot be looked up by object; look its variables up by name with entry().`,
+			);
 		}
-		this.objectGraph = map;
-		return new Map(map);
+		return graph;
+	}
+
+	private objectGraphLookup<T>(lookup: () => T): T {
+		try {
+			return lookup();
+		} catch (error) {
+			if (error instanceof ObjectGraphLookupError) {
+				throw new CheckpointError(`${this.indexFile} ${error.message}; the checkpoint does not belong to this model or is corrupt.`);
+			}
+			throw error;
+		}
 	}
 
 	private unknownKeyMessage(key: string): string {

@@ -2,6 +2,7 @@
 // Input may be corrupt or hostile: every length and offset is checked against the buffer before use,
 // so a bad file ends in a TableError, never a RangeError or an oversized allocation.
 
+import * as snappy from "snappyjs";
 import { crc32c, unmaskCrc } from "./crc32c";
 
 export class TableError extends Error {}
@@ -12,6 +13,12 @@ const MAGIC_LO = 0x8b80fb57;
 const MAGIC_HI = 0xdb477524;
 const MAX_VARINT64_BYTES = 10;
 const MAX_VARINT32_BYTES = 5;
+const BLOCK_UNCOMPRESSED = 0;
+const BLOCK_SNAPPY = 1;
+// A snappy copy element of 3 bytes yields at most 64 bytes, so no valid stream expands more than this.
+const SNAPPY_MAX_EXPANSION = 22;
+// TensorFlow's index blocks are about 4 KiB; this leaves room for huge keys without trusting any length.
+const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
 
 export interface BlockHandle {
 	offset: number;
@@ -72,16 +79,74 @@ function readBlock(bytes: Uint8Array, handle: BlockHandle, limit: number, what: 
 				"the file is corrupt. Copy the .index file again or re-save the checkpoint.",
 		);
 	}
-	if (type === 1) {
-		throw new TableError(
-			`${file}: ${what} is snappy-compressed, and snappy-compressed tables are not supported. ` +
-				"Re-save the checkpoint with a TensorFlow version that writes uncompressed indexes (every release since 1.2 does).",
-		);
-	}
-	if (type !== 0) {
-		throw new TableError(`${file}: ${what} uses unknown compression type ${type}; the file is corrupt or not a TensorFlow checkpoint index.`);
+	if (type === BLOCK_SNAPPY) return uncompressBlock(contents, what, file);
+	if (type !== BLOCK_UNCOMPRESSED) {
+		throw new TableError(`${file}: ${what} uses unknown compression type ${type} (TensorFlow writes 0, none, or 1, snappy); the file is corrupt or not a TensorFlow checkpoint index.`);
 	}
 	return contents;
+}
+
+/**
+ * Decompresses a snappy block (LevelDB's kSnappyCompression). The declared length is checked against what
+ * the compressed bytes can possibly expand to before anything is allocated.
+ */
+function uncompressBlock(compressed: Uint8Array, what: string, file: string): Uint8Array {
+	const corrupt = (detail: string): TableError =>
+		new TableError(`${file}: ${what} is snappy-compressed but ${detail}; the file is corrupt. Copy the .index file again or re-save the checkpoint.`);
+	const cursor: Cursor = { pos: 0 };
+	let declared: number;
+	try {
+		declared = readVarint(compressed, cursor, compressed.length, MAX_VARINT32_BYTES, "the uncompressed length", file);
+	} catch {
+		throw corrupt("its uncompressed length is malformed");
+	}
+	const bound = Math.min(MAX_BLOCK_BYTES, (compressed.length - cursor.pos) * SNAPPY_MAX_EXPANSION);
+	if (declared > bound) {
+		throw corrupt(`declares ${declared} uncompressed bytes, more than its ${compressed.length} compressed bytes can hold (at most ${bound})`);
+	}
+	// snappyjs pads a short stream with zeros and drops bytes past the end, so the stream is walked first.
+	const produced = snappyOutputLength(compressed, cursor.pos);
+	if (produced !== declared) {
+		throw corrupt(produced < 0 ? "its compressed stream is malformed" : `decompresses to ${produced} bytes instead of the declared ${declared}`);
+	}
+	try {
+		return snappy.uncompress(compressed, declared);
+	} catch (error) {
+		throw corrupt(`does not decompress (${(error as Error).message})`);
+	}
+}
+
+/** Sums the output of a raw snappy stream's elements; -1 when an element is cut off or copies from before the start. */
+function snappyOutputLength(stream: Uint8Array, start: number): number {
+	let pos = start;
+	let produced = 0;
+	while (pos < stream.length) {
+		const tag = stream[pos++];
+		const kind = tag & 3;
+		let length: number;
+		if (kind === 0) {
+			length = (tag >>> 2) + 1;
+			if (length > 60) {
+				const extra = length - 60;
+				if (pos + extra > stream.length) return -1;
+				length = 1;
+				for (let i = 0; i < extra; i++) length += stream[pos + i] * 2 ** (8 * i);
+				pos += extra;
+			}
+			if (length > stream.length - pos) return -1;
+			pos += length;
+		} else {
+			const offsetBytes = kind === 1 ? 1 : kind === 2 ? 2 : 4;
+			length = kind === 1 ? ((tag >>> 2) & 7) + 4 : (tag >>> 2) + 1;
+			if (pos + offsetBytes > stream.length) return -1;
+			let offset = kind === 1 ? (tag >>> 5) * 256 : 0;
+			for (let i = 0; i < offsetBytes; i++) offset += stream[pos + i] * 2 ** (8 * i);
+			pos += offsetBytes;
+			if (offset === 0 || offset > produced) return -1;
+		}
+		produced += length;
+	}
+	return produced;
 }
 
 function hex(n: number): string {

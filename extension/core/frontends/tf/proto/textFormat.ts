@@ -37,7 +37,8 @@ export interface ParseOptions {
 export { formatTextProto } from "./textFormatWriter";
 export { MAX_NESTING } from "./textFormatSchema";
 import {
-	Ch, type FieldInfo, INT_RANGES, type IntKind, MAX_NESTING, type MessageInfo, defaultValue, expectation, hasOwn, messageInfo, nestedInfo, setOwn,
+	ANY_TYPE_NAME, Ch, type FieldInfo, INT_RANGES, type IntKind, MAX_NESTING, type MessageInfo, anyPayloadType, defaultValue, expectation, hasOwn,
+	messageInfo, nestedInfo, setOwn,
 } from "./textFormatSchema";
 
 
@@ -323,7 +324,12 @@ class Parser {
 					const closer = String.fromCharCode(close);
 					this.fail(`expected "${closer}" to close ${open.what} (opened at ${open.line}:${open.column}), found "${this.tokenText()}"`);
 				}
-				if (c === Ch.LeftBracket) this.fail(`extension and Any fields ([...]) are not supported in ${info.name}`);
+				if (c === Ch.LeftBracket) {
+					if (info.name !== ANY_TYPE_NAME) this.fail(`extension fields ([...]) are not supported in ${info.name}; only google.protobuf.Any may hold a [type URL] { ... }`);
+					this.parseExpandedAny(info, target, parent, depth);
+					if (this.isSymbol(Ch.Comma) || this.isSymbol(Ch.Semicolon)) this.advance();
+					continue;
+				}
 			}
 			if (this.kind !== IDENT) this.fail(`expected a field name of ${info.name}, found ${this.describe()}`);
 			const name = this.tokenText();
@@ -345,6 +351,39 @@ class Parser {
 			this.parseField(field, info, target, parent, depth, line, column);
 			if (this.isSymbol(Ch.Comma) || this.isSymbol(Ch.Semicolon)) this.advance();
 		}
+	}
+
+	/**
+	 * Reads an Any written expanded, `[type.googleapis.com/tensorflow.X] { ...fields of X... }`, as TensorFlow's
+	 * printer writes it, and stores it as protobuf does: type_url plus the serialised message in value.
+	 */
+	private parseExpandedAny(info: MessageInfo, target: Record<string, unknown>, parent: number, depth: number): void {
+		const line = this.tokLine;
+		const column = this.tokCol;
+		const close = this.text.indexOf("]", this.end);
+		const newline = this.text.indexOf("\n", this.end);
+		if (close < 0 || (newline >= 0 && newline < close)) this.fail(`"[" opening a type URL in ${info.name} is not closed on this line; add the closing "]"`);
+		const typeUrl = this.text.slice(this.end, close).trim();
+		if (hasOwn(target, "type_url") || hasOwn(target, "value")) {
+			this.fail(`${info.name} holds one message: give either type_url and value or one [${typeUrl}] { ... }, not both`);
+		}
+		const payloadType = anyPayloadType(info.type, typeUrl);
+		if (payloadType === undefined) {
+			this.fail(`unknown message type "${typeUrl}" in ${info.name}; write it as type_url: "..." value: "<serialised bytes>" instead, or use a TensorFlow message type`);
+		}
+		this.pos = close + 1;
+		this.advance();
+		if (this.isSymbol(Ch.Colon)) this.advance();
+		const field: FieldInfo = { name: `[${typeUrl}]`, id: 0, kind: "message", typeName: payloadType.fullName.replace(/^\./, ""), repeated: false, messageType: payloadType };
+		const record = this.record(parent, `[${typeUrl}]`, line, column);
+		const payload = this.parseMessage(field, info, messageInfo(payloadType), record, depth);
+		this.finish(record);
+		try {
+			target.value = payloadType.encode(payloadType.fromObject(payload)).finish();
+		} catch (error) {
+			this.fail(`the [${typeUrl}] message cannot be serialised: ${(error as Error).message}`, line, column);
+		}
+		target.type_url = typeUrl;
 	}
 
 	private parseField(

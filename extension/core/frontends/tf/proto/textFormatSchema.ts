@@ -24,6 +24,8 @@ export interface FieldInfo {
 
 export interface MessageInfo {
 	name: string;
+	/** Undefined for the synthetic entry messages of map fields. */
+	type?: protobuf.Type;
 	fields: Map<string, FieldInfo>;
 	/** Declaration order, as users read the schema: used when listing the expected field names. */
 	declared: FieldInfo[];
@@ -53,6 +55,7 @@ export function messageInfo(type: protobuf.Type): MessageInfo {
 	const name = type.fullName.replace(/^\./, "");
 	const declared = type.fieldsArray.map((field) => fieldInfo(field, name));
 	const info = makeInfo(name, declared);
+	info.type = type;
 	infoCache.set(type, info);
 	return info;
 }
@@ -100,6 +103,19 @@ function valueInfo(
 	const kind = SCALAR_KINDS[typeName];
 	if (kind === undefined) throw new Error(`field "${name}" of ${owner} has type ${typeName}, which text format support does not cover`);
 	return { name, id, kind, typeName, repeated };
+}
+
+export const ANY_TYPE_NAME = "google.protobuf.Any";
+
+/**
+ * Resolves the message type an Any's type_url names ("type.googleapis.com/tensorflow.SavedModel": the part after the
+ * last slash), among the schemas `anyType` was loaded with. Undefined when the type is not known.
+ */
+export function anyPayloadType(anyType: protobuf.Type | undefined, typeUrl: string): protobuf.Type | undefined {
+	const name = typeUrl.slice(typeUrl.lastIndexOf("/") + 1);
+	if (anyType === undefined || name === "" || !/^[A-Za-z_][\w.]*$/.test(name)) return undefined;
+	const found = anyType.root.lookup(name);
+	return found instanceof protobuf.Type ? found : undefined;
 }
 
 export function nestedInfo(field: FieldInfo): MessageInfo {

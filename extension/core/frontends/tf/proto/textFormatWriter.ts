@@ -1,6 +1,8 @@
 // Writes messages in TensorFlow's text format style (two-space indent, fields in field-number order).
 import type * as protobuf from "protobufjs";
-import { Ch, type FieldInfo, MAX_NESTING, type MessageInfo, defaultValue, expectation, hasOwn, messageInfo, nestedInfo } from "./textFormatSchema";
+import {
+	ANY_TYPE_NAME, Ch, type FieldInfo, MAX_NESTING, type MessageInfo, anyPayloadType, defaultValue, expectation, hasOwn, messageInfo, nestedInfo,
+} from "./textFormatSchema";
 
 const encoder = new TextEncoder();
 
@@ -13,6 +15,7 @@ export function formatTextProto(message: object, type: protobuf.Type): string {
 
 function writeMessage(out: string[], message: Record<string, unknown>, info: MessageInfo, indent: string, depth: number): void {
 	if (depth > MAX_NESTING) throw new Error(`cannot write ${info.name}: nested more than ${MAX_NESTING} levels (is the object cyclic?)`);
+	if (info.name === ANY_TYPE_NAME && writeExpandedAny(out, message, info, indent, depth)) return;
 	for (const field of info.byNumber) {
 		// Own properties only: protobufjs messages keep defaults on the prototype, and those are unset fields.
 		if (!hasOwn(message, field.name)) continue;
@@ -27,6 +30,25 @@ function writeMessage(out: string[], message: Record<string, unknown>, info: Mes
 			writeField(out, field, value, info, indent, depth);
 		}
 	}
+}
+
+/** Writes an Any of a known type as `[type_url] { ... }`, as TensorFlow's printer does; false leaves it to the plain form. */
+function writeExpandedAny(out: string[], message: Record<string, unknown>, info: MessageInfo, indent: string, depth: number): boolean {
+	const typeUrl = message.type_url;
+	const value = message.value;
+	if (typeof typeUrl !== "string" || !(value instanceof Uint8Array) || /[\]\n]/.test(typeUrl)) return false;
+	const payloadType = anyPayloadType(info.type, typeUrl);
+	if (payloadType === undefined) return false;
+	let payload: object;
+	try {
+		payload = payloadType.decode(value);
+	} catch {
+		return false;
+	}
+	out.push(indent, "[", typeUrl, "] {\n");
+	writeMessage(out, payload as Record<string, unknown>, messageInfo(payloadType), `${indent}  `, depth + 1);
+	out.push(indent, "}\n");
+	return true;
 }
 
 function writeMap(out: string[], field: FieldInfo, entry: MessageInfo, value: unknown, info: MessageInfo, indent: string, depth: number): void {
