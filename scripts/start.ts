@@ -78,7 +78,7 @@ async function main(): Promise<void> {
 	try {
 		const sandboxDir = path.join(ROOT, ".sandbox", "start");
 		const workspace = prepareWorkspace(SAMPLE_DIR, { fixture: path.join(ROOT, "scripts", "sample-workspace"), keepExisting: true, settings: { "kernelNN.target": "sandbox", "kernelNN.sandbox.dir": sandboxDir } });
-		say(`sample workspace ${path.relative(ROOT, SAMPLE_DIR)}/: lstm/model.pb${workspace.indigo ? ", indigo/model.meta" : " (Indigo: ../shared/models/indigo is absent)"}`);
+		say(`sample workspace ${path.relative(ROOT, SAMPLE_DIR)}/: lstm/model.pb${workspace.indigo ? ", indigo/model.meta" : " (Indigo: ../shared/models/indigo is absent)"}${workspace.aurora ? ", aurora/ (a SavedModel)" : " (Aurora: ../shared/models/aurora is absent)"}`);
 
 		const sandboxStart = process.env.KNN_NO_SANDBOX === "1"
 			? Promise.resolve(undefined)

@@ -1,4 +1,5 @@
 import type * as vscode from "vscode";
+import type { ConfigPicks } from "../../webview/shared/protocol";
 import type { DeployReport } from "../core/deploy/deploy";
 
 /**
@@ -10,6 +11,8 @@ export interface KernelNNApi {
 	graphInspector: {
 		/** Asks the webview of the inspector open on `uri` how many nodes it drew. */
 		webviewRenderedNodeCount(uri: vscode.Uri): Promise<number>;
+		/** Presses the button of signature `key` in the inspector's webview, as a person would; the picks it made, or null. */
+		pressSignature(uri: vscode.Uri, key: string): Promise<ConfigPicks | null>;
 		/** Writes graph.config.pbtxt beside the model, as the webview's button does. */
 		writeConfig(uri: vscode.Uri, feeds: { name: string; shape?: number[] }[], fetches: string[]): Promise<vscode.Uri>;
 	};

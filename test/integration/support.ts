@@ -28,6 +28,12 @@ export function indigoModel(): { meta: string } | { missing: string } {
 	return fs.existsSync(meta) ? { meta } : { missing: `the Indigo model is absent: ${meta} (copied from ../shared/models/indigo when present)` };
 }
 
+/** Aurora's text SavedModel when the runner could copy it from ../shared/models/aurora, else why not. */
+export function auroraModel(): { savedModel: string } | { missing: string } {
+	const savedModel = path.join(workspaceRoot(), "aurora", "saved_model.pbtxt");
+	return fs.existsSync(savedModel) ? { savedModel } : { missing: `the Aurora model is absent: ${savedModel} (copied from ../shared/models/aurora when present)` };
+}
+
 /** Why the runner could not start the sandbox VM on this machine, if it could not. */
 export function sandboxUnavailable(): string | undefined {
 	return process.env.KNN_IT_SANDBOX_UNAVAILABLE || undefined;

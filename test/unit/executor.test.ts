@@ -125,6 +125,15 @@ describe("executor errors", () => {
 		assert.throws(() => runGraph(Graph.fromGraphDef(g.def()), new Map(), [{ node: "b", index: 0 }]), (e: Error) => /FancyOp/.test(e.message) && /OtherOp/.test(e.message));
 	});
 
+	it("reports a cycle outside while loops as a cycle, naming its nodes in data-flow order", () => {
+		const g = new GraphBuilder();
+		const x = g.placeholder("x", "float32", [2]);
+		g.op("AddV2", "a", [x, "b"], { T });
+		g.op("Relu", "b", ["a"], { T });
+		assert.throws(() => runGraph(Graph.fromGraphDef(g.def()), new Map([["x", makeTensor("float32", [2], [1, 2])]]), [{ node: "b", index: 0 }]),
+			(e: Error) => e instanceof ExecutionError && /cycle that is not a while loop: "b" -> "a" -> "b"/.test(e.message));
+	});
+
 	it("stops a loop whose condition never turns false", () => {
 		const g = new GraphBuilder();
 		const [done] = whileLoop(g, "forever", [{ init: g.constOf("i0", "int32", [0], []), dtype: "int32" }],

@@ -2,7 +2,7 @@
 // picking. Starts empty and posts `ready`; the host answers with the whole graph. Text from the model (node names,
 // ops, attributes) only ever goes in through textContent.
 import "./graph.css";
-import type { GraphNodeView, GraphView, GraphWebviewToHost, HostToGraphWebview } from "../shared/protocol";
+import type { ConfigPicks, GraphNodeView, GraphQuery, GraphView, GraphWebviewToHost, HostToGraphWebview } from "../shared/protocol";
 import { GraphCanvas, type NodeMarks, nodeSize } from "./canvas";
 import { DetailsPane } from "./details";
 import { button, component, el, formatCount, icon, setStrings, t } from "./dom";
@@ -321,17 +321,28 @@ searchField.addEventListener("keydown", (event: KeyboardEvent) => {
 // ---- config ----
 
 function writeConfig(): void {
+	post({ type: "writeConfig", ...pickedConfig() });
+}
+
+/** The picks as the host writes them into graph.config.pbtxt. */
+function pickedConfig(): ConfigPicks {
 	const feeds = picks.feeds.map((feed) => {
 		const parsed = parseShapeText(feed.shapeText);
 		return "shape" in parsed && parsed.shape ? { name: feed.name, shape: parsed.shape } : { name: feed.name };
 	});
-	post({ type: "writeConfig", feeds, fetches: [...picks.fetches] });
+	return { feeds, fetches: [...picks.fetches] };
 }
 
 // ---- messages ----
 
-async function answerQuery(requestId: number, what: "renderedNodeCount" | "selection"): Promise<void> {
+async function answerQuery(requestId: number, what: GraphQuery): Promise<void> {
 	await drawn;
+	if (typeof what === "object") {
+		const pressed = [...document.querySelectorAll<HTMLElement>("[data-signature]")].find((b) => b.dataset.signature === what.pressSignature);
+		pressed?.click();
+		post({ type: "answer", requestId, value: pressed ? pickedConfig() : null });
+		return;
+	}
 	post({ type: "answer", requestId, value: what === "renderedNodeCount" ? canvas.renderedNodeCount : selected ?? null });
 }
 

@@ -77,7 +77,19 @@ export type HostToGraphWebview =
 	/** Select and centre a node (the "reveal node" command). */
 	| { type: "reveal"; name: string }
 	/** A question from the host that the webview answers with `answer` (tests read the rendered state this way). */
-	| { type: "query"; requestId: number; what: "renderedNodeCount" | "selection" };
+	| { type: "query"; requestId: number; what: GraphQuery };
+
+/**
+ * What a `query` asks: the number of nodes drawn, the selected node, or to press the button of signature `key` as
+ * a person would and answer with the picks it made (null when no such button is shown).
+ */
+/** Feeds (with a shape where one was given) and fetches picked in the inspector, in pick order. */
+export interface ConfigPicks {
+	feeds: { name: string; shape?: number[] }[];
+	fetches: string[];
+}
+
+export type GraphQuery = "renderedNodeCount" | "selection" | { pressSignature: string };
 
 export type GraphWebviewToHost =
 	/** The webview has loaded and listens. */
@@ -85,7 +97,7 @@ export type GraphWebviewToHost =
 	/** Asks for a node's details; `weights` asks for weight statistics too. */
 	| { type: "requestDetails"; requestId: number; name: string; weights: boolean }
 	/** The user picked feeds and fetches; the host writes graph.config.pbtxt. */
-	| { type: "writeConfig"; feeds: { name: string; shape?: number[] }[]; fetches: string[] }
+	| ({ type: "writeConfig" } & ConfigPicks)
 	/** Answer to a `query`. */
 	| { type: "answer"; requestId: number; value: unknown }
 	/** Something went wrong in the webview, for the log. */

@@ -114,6 +114,41 @@ export class Graph {
 		return seen;
 	}
 
+	/**
+	 * A cycle among the given nodes that is not a TF1 while loop (whose back edges all leave a NextIteration), as
+	 * the names along it, first repeated last; undefined when there is none. Fed nodes do not read their inputs.
+	 */
+	findCycle(names: ReadonlySet<string>, fed: ReadonlySet<string> = new Set()): string[] | undefined {
+		const state = new Map<string, "open" | "done">();
+		for (const root of names) {
+			if (state.has(root)) continue;
+			const path: string[] = [];
+			const stack: { name: string; next: string[] }[] = [];
+			const enter = (name: string) => {
+				state.set(name, "open");
+				path.push(name);
+				const node = this.node(name);
+				const sources = fed.has(name) ? [] : [...node.inputs.map((r) => r.node), ...node.controlInputs];
+				stack.push({ name, next: sources.filter((s) => names.has(s) && !/^(Ref)?NextIteration$/.test(this.node(s).op)) });
+			};
+			enter(root);
+			while (stack.length > 0) {
+				const top = stack[stack.length - 1];
+				const source = top.next.pop();
+				if (source === undefined) {
+					state.set(top.name, "done");
+					stack.pop();
+					path.pop();
+				} else if (state.get(source) === "open") {
+					return [...path.slice(path.indexOf(source)), source].reverse();
+				} else if (!state.has(source)) {
+					enter(source);
+				}
+			}
+		}
+		return undefined;
+	}
+
 	/** The subgraph of the given node names, in the original order. */
 	subgraph(keep: Set<string>): Graph {
 		return new Graph(this.nodes.filter((n) => keep.has(n.name)), this.producer);

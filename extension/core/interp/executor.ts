@@ -281,6 +281,10 @@ function checkSupported(graph: Graph, needed: Set<string>, fed: ReadonlySet<stri
 		}
 	}
 	if (problems.length > 0) throw new ExecutionError(problems.slice(0, 20).join("\n") + (problems.length > 20 ? `\n... and ${problems.length - 20} more` : ""));
+	const cycle = graph.findCycle(needed, fed);
+	if (cycle) {
+		throw new ExecutionError(`the graph has a cycle that is not a while loop: ${cycle.map((n) => `"${n}"`).join(" -> ")}; a TensorFlow graph loops only through NextIteration, so this file is damaged or was edited by hand`);
+	}
 }
 
 function executeEitherBranch(node: GraphNode, inputs: Tensor[], feeds: ReadonlyMap<string, Tensor>, randomState: Map<string, RandomState>): Value[] {

@@ -1,7 +1,7 @@
 import * as vscode from "vscode";
 import { type Checkpoint, openCheckpoint } from "../../core/frontends/tf/checkpoint/bundle";
 import { type LoadedModel, loadModelBytes } from "../../core/frontends";
-import type { GraphWebviewToHost, HostToGraphWebview, NodeDetails } from "../../../webview/shared/protocol";
+import type { ConfigPicks, GraphQuery, GraphWebviewToHost, HostToGraphWebview, NodeDetails } from "../../../webview/shared/protocol";
 import { GRAPH_STRINGS } from "../../../webview/graph/strings";
 import type { KernelNNServices } from "../services";
 import { webviewHtml, webviewOptions } from "../webviewHtml";
@@ -102,7 +102,7 @@ class InspectorPanel {
 	}
 
 	/** Asks the webview a question; it answers once its current layout is on screen. */
-	async query(what: "renderedNodeCount" | "selection"): Promise<unknown> {
+	async query(what: GraphQuery): Promise<unknown> {
 		if (this.markReady) {
 			let timer: ReturnType<typeof setTimeout> | undefined;
 			const started = await Promise.race([this.ready.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), START_TIMEOUT_MS)))]);
@@ -254,6 +254,13 @@ export class GraphInspectorProvider implements vscode.CustomReadonlyEditorProvid
 		const value = await panel.query("renderedNodeCount");
 		if (typeof value !== "number") throw new Error(`The graph inspector of ${uri.toString(true)} answered ${JSON.stringify(value)} instead of a node count.`);
 		return value;
+	}
+
+	/** Presses the signature button `key` in the webview of the inspector open on `uri`; the picks it made, or null. */
+	async pressSignature(uri: vscode.Uri, key: string): Promise<ConfigPicks | null> {
+		const panel = this.panelsFor(uri)[0];
+		if (!panel) throw new Error(`No graph inspector is open on ${uri.toString(true)}: open it with Kernel NN: Open Graph Inspector first.`);
+		return (await panel.query({ pressSignature: key })) as ConfigPicks | null;
 	}
 
 	/** Selects and centres a node (or the node it was folded into) in the inspector of `uri`, or the active one. */

@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { isModelFileName } from "../configModelRef";
 import type { KernelNNServices } from "../services";
 import { GRAPH_INSPECTOR_VIEW_TYPE, GraphInspectorProvider } from "./graphInspectorEditor";
+import type { ConfigPicks } from "../../../webview/shared/protocol";
 import type { PickedFeed } from "./pickedConfig";
 
 export { GRAPH_INSPECTOR_VIEW_TYPE };
@@ -32,6 +33,12 @@ export function registerGraphInspector(services: KernelNNServices): vscode.Dispo
 export function webviewRenderedNodeCount(uri: vscode.Uri): Promise<number> {
 	if (!current) return Promise.reject(new Error("The graph inspector is not registered: the extension is not active."));
 	return current.renderedNodeCount(uri);
+}
+
+/** For KernelNNApi.graphInspector: presses a signature's button in the inspector's webview and returns its picks. */
+export function pressSignature(uri: vscode.Uri, key: string): Promise<ConfigPicks | null> {
+	if (!current) return Promise.reject(new Error("The graph inspector is not registered: the extension is not active."));
+	return current.pressSignature(uri, key);
 }
 
 /** For KernelNNApi.graphInspector: writes graph.config.pbtxt beside the model, as the webview's button does, and opens it. */

@@ -8,7 +8,7 @@ import { loadModelBytes } from "../../../extension/core/frontends";
 import { shapeFromProto } from "../../../extension/core/graph/tensor";
 import { buildGraphView } from "../../../extension/vscode/graphInspector/graphView";
 import type { KernelNNApi } from "../../../extension/vscode/api";
-import { WEBVIEW_TIMEOUT_MS, closeAllEditors, extensionApi, indigoModel, inspectorTab, sampleFiles, skipBecause, waitFor, withTimeout } from "../support";
+import { WEBVIEW_TIMEOUT_MS, auroraModel, closeAllEditors, extensionApi, indigoModel, inspectorTab, sampleFiles, skipBecause, waitFor, withTimeout } from "../support";
 
 /** What the inspector's host side says it draws for a model: its compact view, built from the file on disk. */
 function viewOf(file: string): { drawn: number; total: number; truncated?: string } {
@@ -56,6 +56,20 @@ suite("Graph inspector", () => {
 		await vscode.commands.executeCommand("kernelNN.openGraphInspector", uri);
 		await waitFor(() => inspectorTab(uri), 10_000, "the graph inspector tab opened by kernelNN.openGraphInspector");
 		assert.ok(await withTimeout(api.graphInspector.webviewRenderedNodeCount(uri), WEBVIEW_TIMEOUT_MS, "rendered node count") > 0);
+	});
+
+	test("Aurora's serving_default button in the inspector picks the signature's feed and fetch, and the config they write validates", async function () {
+		const aurora = auroraModel();
+		if ("missing" in aurora) skipBecause(this, aurora.missing);
+		this.timeout(120_000);
+		const uri = vscode.Uri.file(aurora.savedModel);
+		await openInInspector(api, aurora.savedModel);
+		const picks = await withTimeout(api.graphInspector.pressSignature(uri, "serving_default"), WEBVIEW_TIMEOUT_MS, "the picks of the serving_default button");
+		assert.deepEqual(picks, { feeds: [{ name: "input/Ob", shape: [1, 30] }], fetches: ["model/pi/add"] }, "the signature's input ob and output act, unknown batch as 1");
+		assert.equal(await withTimeout(api.graphInspector.pressSignature(uri, "no_such_signature"), WEBVIEW_TIMEOUT_MS, "an absent button"), null);
+		const written = await api.graphInspector.writeConfig(uri, picks.feeds, picks.fetches);
+		const problems = await vscode.commands.executeCommand<{ message: string; severity?: string }[]>("kernelNN.validateConfig", { config: written.fsPath, model: aurora.savedModel });
+		assert.deepEqual(problems.filter((p) => p.severity !== "warning").map((p) => p.message), [], `${written.fsPath} should validate against ${aurora.savedModel}`);
 	});
 
 	test("nodes picked in the inspector become a graph.config.pbtxt that validates", async function () {
