@@ -48,7 +48,7 @@ async function main(): Promise<number> {
 		closeBrowser = () => browser.close();
 		const page = browser.pages()[0] ?? (await browser.newPage());
 		const steps = await uiTest(page, workbenchUrl(server, workspace), {
-			workspace, model: prepared.lstm.model, indigo: prepared.indigo, artifacts: ARTIFACTS, log: say,
+			workspace, model: prepared.lstm.model, indigo: prepared.indigo, aurora: prepared.aurora, artifacts: ARTIFACTS, log: say,
 		});
 		await page.screenshot({ path: path.join(ARTIFACTS, "ui-last.png") }).catch(() => undefined);
 		await cleanUp();

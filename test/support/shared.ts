@@ -10,6 +10,13 @@ export const indigoMissing: string | false = fs.existsSync(path.join(INDIGO_DIR,
 	? false
 	: `the Indigo model is absent: expected ${INDIGO_DIR}/model.meta (../shared beside the checkout)`;
 
+export const AURORA_DIR = path.join(SHARED_DIR, "models", "aurora");
+
+/** A node:test `skip` value: false when Aurora (LiteFlow's text SavedModel) is present, else the reason. */
+export const auroraMissing: string | false = fs.existsSync(path.join(AURORA_DIR, "saved_model.pbtxt"))
+	? false
+	: `the Aurora model is absent: expected ${AURORA_DIR}/saved_model.pbtxt (../shared beside the checkout)`;
+
 /** The softmax outputs the in-kernel tfcompile build printed, read from the model's README (10 steps x 5 actions). */
 export function publishedIndigoOutputs(): string[][] {
 	const readme = fs.readFileSync(path.join(INDIGO_DIR, "README.md"), "utf8");

@@ -10,6 +10,8 @@ export interface UiTestOptions {
 	model: string;
 	/** Indigo's model.meta inside the workspace, when present. */
 	indigo?: string;
+	/** Aurora's saved_model.pbtxt in the workspace, when ../shared has it. */
+	aurora?: string;
 	/** Where screenshots go (test-results/). */
 	artifacts: string;
 	log: (message: string) => void;
@@ -204,6 +206,28 @@ export async function uiTest(page: Page, url: string, options: UiTestOptions): P
 			await sleep(2500);
 			const state = await inspectorState(frame);
 			return { detail: `${transcript.join("; ")}; "${state.summary}", ${state.drawnNodes} node shapes`, screenshot: await shot("ui-graph-inspector-indigo.png") };
+		});
+		if (ok) {
+			await runCommand(page, "View: Close All Editors");
+			await sleep(500);
+		}
+	}
+
+	if (options.aurora) {
+		const aurora = options.aurora;
+		ok &&= await step(steps, "Aurora's text SavedModel in the inspector, its serving_default signature button clicked", log, async () => {
+			await page.keyboard.press("Escape");
+			await runCommand(page, "Kernel NN: Open Graph Inspector");
+			const transcript = await answerPrompts(page, [{ when: /model|open/i, path: aurora }],
+				async () => (await findWebviewFrame(page, /SavedModel · [\d,]+ nodes · [\d,]+ drawn/)) !== undefined, 120_000);
+			const frame = await waitForWebview(page, /SavedModel · [\d,]+ nodes · [\d,]+ drawn/, 120_000, "the graph inspector on Aurora");
+			await frame.click('[data-signature="serving_default"]');
+			await sleep(1500);
+			const pressed = await frame.getAttribute('[data-signature="serving_default"]', "aria-pressed");
+			if (pressed !== "true") throw new Error(`the serving_default button is not shown as pressed after the click (aria-pressed=${pressed})`);
+			const picks = (await frame.textContent(".picks")) ?? "";
+			if (!/input\/Ob/.test(picks) || !/model\/pi\/add/.test(picks)) throw new Error(`the picks bar does not show input/Ob and model/pi/add after the click: ${picks.slice(0, 200)}`);
+			return { detail: `${transcript.join("; ")}; serving_default pressed, picks: ${picks.replace(/\s+/g, " ").trim().slice(0, 160)}`, screenshot: await shot("ui-graph-inspector-aurora.png") };
 		});
 		if (ok) {
 			await runCommand(page, "View: Close All Editors");

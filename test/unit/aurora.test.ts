@@ -13,12 +13,8 @@ import { numbers } from "../../extension/core/graph/tensor";
 import { knn, tempDir } from "../support/cli";
 import { MODEL_CFLAGS } from "../support/hostBuild";
 import { withSandbox } from "../support/sandbox";
-import { SHARED_DIR } from "../support/shared";
+import { AURORA_DIR, auroraMissing } from "../support/shared";
 
-const AURORA_DIR = path.join(SHARED_DIR, "models", "aurora");
-const auroraMissing: string | false = fs.existsSync(path.join(AURORA_DIR, "saved_model.pbtxt"))
-	? false
-	: `the Aurora model is absent: expected ${AURORA_DIR}/saved_model.pbtxt (../shared beside the checkout)`;
 const ROWS = 60;
 const TOLERANCE = 1e-5;
 const OUTPUT = "model/pi/add";

@@ -12,7 +12,7 @@ import { pickedConfigText } from "../../extension/vscode/graphInspector/pickedCo
 import { knn, tempDir } from "../support/cli";
 import { GraphBuilder, attr, out } from "../support/graphBuilder";
 import { whileLoop } from "../support/loops";
-import { INDIGO_DIR, indigoMissing } from "../support/shared";
+import { AURORA_DIR, INDIGO_DIR, auroraMissing, indigoMissing } from "../support/shared";
 
 function model(g: GraphBuilder, file = "test.pb"): LoadedModel {
 	return { file, format: "GraphDef", graph: Graph.fromGraphDef(g.def()) };
@@ -202,6 +202,17 @@ describe("graph inspector: feeds and fetches to graph.config.pbtxt", () => {
 		g.op("MatMul", "y", ["x", "v/read"], f32);
 		assert.throws(() => pickedConfigText(model(g, "/nowhere/model.meta"), [{ name: "x" }], ["y"], "model.meta"),
 			/the fetches read variable "v", and no checkpoint sits beside \/nowhere\/model\.meta/);
+	});
+});
+
+describe("graph inspector on Aurora's text SavedModel (a whole PPO training graph with a serving_default signature)", { skip: auroraMissing }, () => {
+	it("opens on what serving_default's output needs: the policy network, not the optimizer, saver or value network", () => {
+		const { view } = buildGraphView(loadModel(AURORA_DIR));
+		const names = view.nodes.map((n) => n.name);
+		assert.match(view.truncated?.reason ?? "", /what the signatures' outputs need: \d+ of the graph's 1,175 nodes/);
+		for (const name of ["input/Ob", "model/pi_fc0/MatMul", "model/Tanh", "model/pi/add"]) assert.ok(names.includes(name), `${name} is drawn`);
+		assert.deepEqual(names.filter((n) => /Adam|save|loss|model\/vf|oldpi/.test(n)), [], "no training, saving or value-network node is drawn");
+		assert.ok(view.nodes.every((n) => n.supported), "every drawn node compiles");
 	});
 });
 

@@ -36,7 +36,7 @@ export function sourceNode(input: string): string {
 	return match ? match[1] : input;
 }
 
-/** The nodes to lay out: all of them, or the `limit` nearest to `focus` over edges in either direction. */
+/** The nodes to lay out: all of them, or `focus`, what it is computed from, then the nearest over edges in either direction, up to `limit`. */
 export function layoutWindow(nodes: readonly GraphNodeView[], focus: string | undefined, limit = LAYOUT_LIMIT): Set<string> {
 	if (nodes.length <= limit) return new Set(nodes.map((n) => n.name));
 	const neighbours = new Map<string, string[]>();
@@ -55,7 +55,24 @@ export function layoutWindow(nodes: readonly GraphNodeView[], focus: string | un
 	}
 	const start = focus !== undefined && names.has(focus) ? focus : nodes[nodes.length - 1].name;
 	const window = new Set<string>([start]);
-	let frontier = [start];
+	// What the focus is computed from comes first (for a fetch, what deploying it needs); then neighbours either way.
+	const byName = new Map(nodes.map((n) => [n.name, n]));
+	let upstream = [start];
+	while (upstream.length > 0 && window.size < limit) {
+		const next: string[] = [];
+		for (const name of upstream) {
+			for (const input of [...byName.get(name)!.inputs, ...byName.get(name)!.controlInputs]) {
+				const source = sourceNode(input);
+				if (window.size >= limit) break;
+				if (names.has(source) && !window.has(source)) {
+					window.add(source);
+					next.push(source);
+				}
+			}
+		}
+		upstream = next;
+	}
+	let frontier = [...window];
 	while (frontier.length > 0 && window.size < limit) {
 		const next: string[] = [];
 		for (const name of frontier) {

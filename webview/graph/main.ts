@@ -172,7 +172,9 @@ function receiveGraph(view: GraphView): void {
 	summaryLabel.textContent = t("summary", view.format, formatCount(view.nodeCount), formatCount(view.nodes.length)) +
 		(folded > 0 ? ` · ${t("summaryFolded", formatCount(folded))}` : "");
 	picksBar.render();
-	void relayout(selected ?? view.candidateOutputs[0]);
+	// A large graph opens around what gets deployed: the first signature's output, else the first candidate output.
+	const signatureOutput = view.signatures?.[0]?.fetches.map((f) => f.name).find((name) => view.nodes.some((n) => n.name === name));
+	void relayout(selected ?? signatureOutput ?? view.candidateOutputs[0]);
 }
 
 function saveState(): void {

@@ -23,6 +23,8 @@ export interface BuiltGraphView {
 }
 
 export const DEFAULT_MAX_NODES = 5000;
+/** Above this many nodes, a model with signatures shows only what they need (the webview lays out 600 at once). */
+const SIGNATURE_SCOPE_NODES = 600;
 
 const PLACEHOLDER_OPS = new Set(["Placeholder", "PlaceholderV2", "PlaceholderWithDefault"]);
 // Freezing turns variables into constants, so they are not what stops a model from compiling.
@@ -97,12 +99,28 @@ function splitRef(text: string): [string, number] {
 	return match ? [match[1], Number(match[2])] : [text, 0];
 }
 
-/** The nodes a view holds: the whole graph if small enough, else what inference needs, nearest the outputs first. */
+/**
+ * The nodes a view holds: what the signatures need when the model has signatures and is large, else the whole graph
+ * if small enough, else what inference needs, nearest the outputs first.
+ */
 function chooseNodes(model: LoadedModel, outputs: string[], maxNodes: number): { keep: Set<string>; truncated?: GraphView["truncated"] } {
 	const graph = model.graph;
 	const total = graph.nodes.length;
-	if (total <= maxNodes) return { keep: new Set(graph.nodes.map((n) => n.name)) };
 	const count = (n: number) => n.toLocaleString("en-US");
+	// A SavedModel says what it serves: a graph too large to lay out whole opens on what its signatures need.
+	const served = (model.signatures ?? []).flatMap((s) => s.outputs.map((t) => parseInputName(t.tensor).ref.node)).filter((n) => graph.has(n));
+	if (served.length > 0 && total > SIGNATURE_SCOPE_NODES) {
+		const keep = nearestAncestors(model, served, maxNodes);
+		return {
+			keep,
+			truncated: {
+				shown: keep.size,
+				reason: `Showing what the signatures' outputs need: ${count(keep.size)} of the graph's ${count(total)} nodes. ` +
+					"Training, saving and summary nodes are hidden; knn config --feed/--fetch reaches any node.",
+			},
+		};
+	}
+	if (total <= maxNodes) return { keep: new Set(graph.nodes.map((n) => n.name)) };
 	if (outputs.length === 0) {
 		const keep = new Set(graph.nodes.slice(0, maxNodes).map((n) => n.name));
 		return { keep, truncated: { shown: keep.size, reason: `The graph has ${count(total)} nodes and no inference outputs were found; showing its first ${count(keep.size)} nodes.` } };
