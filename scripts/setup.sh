@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Kernel headers (modules are built against them), modinfo (kmod), objdump/nm (binutils), make/gcc/libc6-dev for
 # module builds and user-space C checks, QEMU/busybox/OpenSSH for the sandbox VM, openssh-server for the SSH tests
-# (they run their own sshd on 127.0.0.1).
-packages="linux-headers-amd64 kmod binutils make gcc libc6-dev qemu-system-x86 busybox-static openssh-client openssh-server"
+# (they run their own sshd on 127.0.0.1), libonnx-testdata for the ONNX backend node tests.
+packages="linux-headers-amd64 kmod binutils make gcc libc6-dev qemu-system-x86 busybox-static openssh-client openssh-server libonnx-testdata"
 missing=$(for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" -eq 0 ]; then
@@ -22,5 +22,6 @@ if [ -n "$missing" ]; then
 fi
 
 if [ ! -x node_modules/.bin/tsx ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-	npm ci --no-audit --no-fund --loglevel=error
+	# onnxruntime-node's postinstall would download GPU providers; its package already holds the CPU runtime the tests use.
+	ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import {
 	type FeedRequest, type FetchRequest, buildConfig, configRef, formatConfig, formatProblem, parseConfig, parseFeedArgument, validateConfig,
 } from "../core/frontends/tf/tf2xlaConfig";
+import { graphIoRequests } from "../core/frontends/onnx/config";
 import { signatureRequests } from "../core/frontends/tf/signatures";
 import { parseInputName, refKey } from "../core/graph/graph";
 import { type LoadedModel, loadModel } from "../core/frontends";
@@ -24,6 +25,7 @@ const USAGE = `knn: Kernel NN command line
   knn freeze MODEL --fetch NODE[,NODE...] --out FROZEN.pb [--checkpoint PREFIX]
   knn config MODEL --feed NODE[:IDX][=D0xD1x...] ... --fetch NODE[:IDX] ... --out graph.config.pbtxt [--checkpoint PREFIX]
   knn config MODEL --signature NAME [--batch N] --out graph.config.pbtxt [--checkpoint PREFIX]
+  knn config MODEL.onnx [--feed NAME=D0xD1x...] [--fetch NAME,...] --out graph.config.pbtxt
   knn config MODEL --check graph.config.pbtxt [--checkpoint PREFIX]
   knn run MODEL --config graph.config.pbtxt --inputs INPUTS.json [--checkpoint PREFIX] [--json]
   knn compile MODEL --config graph.config.pbtxt --prefix NAME --out DIR [--template selftest|tcp] [--host-driver]
@@ -32,7 +34,9 @@ const USAGE = `knn: Kernel NN command line
 ${TARGET_USAGE}
   knn sandbox start|stop|status|ssh [--dir DIR] [--json]
 
-MODEL is a frozen GraphDef (.pb or .pbtxt), a MetaGraphDef (.meta) or a SavedModel directory.
+MODEL is a frozen GraphDef (.pb or .pbtxt), a MetaGraphDef (.meta), a SavedModel directory or an ONNX model (.onnx).
+An ONNX model's config defaults to all its graph inputs and outputs in graph order, dynamic dimensions set to 1;
+  node names are the ONNX tensor names (one ending in ":N" is written "_N").
 --feed NODE=1x30 feeds a [1,30] tensor, NODE= a scalar; NODE alone takes the placeholder's declared shape.
 --signature NAME takes the feeds and fetches from a SavedModel signature (knn inspect lists them): inputs then
   outputs in key order, each named by its key; unknown dimensions become N (--batch, default 1). Without --feed,
@@ -122,6 +126,8 @@ function configRequests(model: LoadedModel, values: { feed?: string[]; fetch?: s
 	const signature = values.signature ?? (!values.feed && !values.fetch && model.signatures?.some((s) => s.key === DEFAULT_SIGNATURE) ? DEFAULT_SIGNATURE : undefined);
 	if (values.batch !== undefined && !signature) throw new UsageError("--batch sets the unknown dimensions of a --signature's inputs; with --feed, write the shape itself, e.g. --feed NODE=8x30");
 	if (signature) return { ...signatureRequests(model, signature, parseBatch(values.batch)), signature };
+	// An ONNX graph names its inputs and outputs: they are the defaults, --feed overrides shapes, --fetch picks outputs.
+	if (model.graphInputs) return graphIoRequests(model, values.feed ?? [], list(values.fetch));
 	const feeds = (values.feed ?? []).map(parseFeedArgument);
 	const fetches = list(values.fetch).map((text) => ({ ref: parseInputName(text).ref }));
 	if (feeds.length === 0 || fetches.length === 0) {

@@ -1,20 +1,10 @@
 import { type GraphNode, nodeFromDef } from "../../extension/core/graph/graph";
-import { type DType, type Tensor, dtypeToEnum, makeTensor, shapeToProto, tensorToProto } from "../../extension/core/graph/tensor";
+import { type DType, type Tensor, makeTensor } from "../../extension/core/graph/tensor";
 import type { AttrValue, GraphDef, NodeDef } from "../../extension/core/frontends/tf/proto/types";
+import { irAttr } from "../../extension/core/graph/irAttr";
 
 /** AttrValue constructors, spelled like the AttrValue oneof fields. */
-export const attr = {
-	i: (value: number): AttrValue => ({ i: value }),
-	f: (value: number): AttrValue => ({ f: value }),
-	b: (value: boolean): AttrValue => ({ b: value }),
-	s: (value: string): AttrValue => ({ s: new TextEncoder().encode(value) }),
-	type: (dtype: DType): AttrValue => ({ type: dtypeToEnum(dtype) }),
-	shape: (shape: readonly number[] | undefined): AttrValue => ({ shape: shapeToProto(shape) }),
-	tensor: (t: Tensor): AttrValue => ({ tensor: tensorToProto(t) }),
-	ints: (values: readonly number[]): AttrValue => ({ list: { i: [...values] } }),
-	floats: (values: readonly number[]): AttrValue => ({ list: { f: [...values] } }),
-	types: (dtypes: readonly DType[]): AttrValue => ({ list: { type: dtypes.map(dtypeToEnum) } }),
-};
+export const attr = irAttr;
 
 /** `name:index`, TensorFlow's spelling of a node's output other than the first. */
 export function out(name: string, index: number): string {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type CompiledModel } from "../../extension/core/codegen/compile";
 import { hostDriverSource } from "../../extension/core/codegen/hostDriver";
-import type { Tensor } from "../../extension/core/graph/tensor";
+import { type DType, type Tensor, makeTensor, numbers } from "../../extension/core/graph/tensor";
 
 /** The flags the model unit must pass cleanly: freestanding C99, every warning an error, small frames. */
 export const MODEL_CFLAGS = ["-std=c99", "-ffreestanding", "-O2", "-Wall", "-Wextra", "-Werror", "-Wframe-larger-than=512"];
@@ -19,16 +19,35 @@ export function buildHost(model: CompiledModel, dir: string): string {
 	return binary;
 }
 
-/** Runs the built model for `steps` steps with recurrent feedback pairs [argument, result]; results per step. */
+/**
+ * Runs the built model for `steps` steps with recurrent feedback pairs [argument, result]; results per step. Each
+ * argument travels as the bytes of the element type the compiled model declares for it (its values converted), and
+ * each result comes back in its own element type.
+ */
 export function runHost(binary: string, model: CompiledModel, inputs: Tensor[], steps: number, feedback: [number, number][] = []): Tensor[][] {
-	const words = inputs.flatMap((t) => Array.from(new Uint32Array(new Float32Array(t.data as Float32Array).buffer), (w) => w.toString(16)));
+	const words = inputs.flatMap((t, i) => hexWords(makeTensor(model.program.arguments[i].dtype, t.shape, numbers(t))));
 	const stdout = execFileSync(binary, [String(steps), ...feedback.map(([a, r]) => `${a}:${r}`)], { input: words.join(" "), encoding: "utf8" });
 	const results: Tensor[][] = Array.from({ length: steps }, () => []);
 	for (const line of stdout.trim().split("\n")) {
 		const [, step, , result, ...hex] = line.split(" ");
-		const bits = Uint32Array.from(hex, (h) => parseInt(h, 16));
-		const shape = model.program.results[Number(result)].shape;
-		results[Number(step)][Number(result)] = { dtype: "float32", shape, data: new Float32Array(bits.buffer) };
+		const { dtype, shape } = model.program.results[Number(result)];
+		results[Number(step)][Number(result)] = fromHexWords(hex, dtype, shape);
 	}
 	return results;
+}
+
+/** A tensor's bytes as the driver reads them: little-endian 32-bit hex words, the last one zero-padded. */
+function hexWords(t: Tensor): string[] {
+	const data = numbers(t);
+	const bytes = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+	bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+	return Array.from(new Uint32Array(bytes.buffer), (w) => w.toString(16));
+}
+
+function fromHexWords(hex: string[], dtype: DType, shape: number[]): Tensor {
+	const bytes = new Uint8Array(Uint32Array.from(hex, (h) => parseInt(h, 16)).buffer);
+	const typed = makeTensor(dtype, shape);
+	const data = numbers(typed);
+	new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes.subarray(0, data.byteLength));
+	return typed;
 }

@@ -106,6 +106,15 @@ static const struct unary UNARY[] = {
 	{ "erf", knn_erff, erf, erff, -4.0f, 4.0f, "[-4, 4]" },
 	{ "sin", knn_sinf, sin, sinf, -FLT_MAX, FLT_MAX, "[-FLT_MAX, FLT_MAX]" },
 	{ "cos", knn_cosf, cos, cosf, -FLT_MAX, FLT_MAX, "[-FLT_MAX, FLT_MAX]" },
+	{ "tan", knn_tanf, tan, tanf, -FLT_MAX, FLT_MAX, "[-FLT_MAX, FLT_MAX]" },
+	{ "atan", knn_atanf, atan, atanf, -FLT_MAX, FLT_MAX, "[-FLT_MAX, FLT_MAX]" },
+	{ "asin", knn_asinf, asin, asinf, -1.0f, 1.0f, "[-1, 1]" },
+	{ "acos", knn_acosf, acos, acosf, -1.0f, 1.0f, "[-1, 1]" },
+	{ "sinh", knn_sinhf, sinh, sinhf, -90.0f, 90.0f, "[-90, 90]" },
+	{ "cosh", knn_coshf, cosh, coshf, -90.0f, 90.0f, "[-90, 90]" },
+	{ "asinh", knn_asinhf, asinh, asinhf, -FLT_MAX, FLT_MAX, "[-FLT_MAX, FLT_MAX]" },
+	{ "acosh", knn_acoshf, acosh, acoshf, 1.0f, FLT_MAX, "[1, FLT_MAX]" },
+	{ "atanh", knn_atanhf, atanh, atanhf, -1.0f, 1.0f, "[-1, 1]" },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -143,7 +143,11 @@ describe("one op table for the interpreter, knn inspect, the graph inspector and
 			const range = g.op("Range", "range", [g.constOf("start", "int32", [0], []), limit, g.constOf("delta", "int32", [1], [])], { Tidx: I });
 			return g.op("Cast", "range_f", [range], { SrcT: I, DstT: T });
 		} },
-		{ label: "ArgMax of a feed has no C and is refused", refused: "ArgMax", build: (g) => g.op("ArgMax", "argmax", ["x", g.constOf("axis", "int32", [1], [])], { T, Tidx: I, output_type: I }) },
+		{ label: "ArgMax of a feed compiles", build: (g) => g.op("ArgMax", "argmax", ["x", g.constOf("axis", "int32", [1], [])], { T, Tidx: I, output_type: I }) },
+		{ label: "OneHot of a feed has no C and is refused", refused: "OneHot", build: (g) => {
+			const ids = g.op("Cast", "ids", ["x"], { SrcT: T, DstT: I });
+			return g.op("OneHot", "onehot", [ids, g.constOf("depth", "int32", [4], []), g.constOf("on", "float32", [1], []), g.constOf("off", "float32", [0], [])], { T, TI: I, axis: attr.i(-1) });
+		} },
 		{ label: "an op nobody knows is refused", refused: "Cumsum", build: (g) => g.op("Cumsum", "cumsum", ["x", g.constOf("axis", "int32", [1], [])], { T, Tidx: I }) },
 		{ label: "RandomUniform compiles", build: (g) => {
 			const shape = g.op("Shape", "shape", ["x"], { T, out_type: I });

@@ -1159,6 +1159,89 @@ describe("the tfjs oracle", () => {
 	});
 });
 
+/** A transposed convolution in float64, by scattering each input element through the filter (the forward view). */
+function transposedClosedForm(x: Tensor, filter: Tensor, result: number[], strides: number[], before: number[]): Tensor {
+	const spatial = result.length - 2;
+	const [inC, outC] = [x.shape[x.shape.length - 1], result[result.length - 1]];
+	const kernel = filter.shape.slice(0, spatial);
+	const xs = x.data as ArrayLike<number>;
+	const fs = filter.data as ArrayLike<number>;
+	const sum = new Float64Array(shapeSize(result));
+	const inSpatial = x.shape.slice(1, -1);
+	const coords = (flat: number, extents: number[]) => extents.map((_, d) => Math.floor(flat / shapeSize(extents.slice(d + 1))) % extents[d]);
+	for (let b = 0; b < x.shape[0]; b++) {
+		for (let p = 0; p < shapeSize(inSpatial); p++) {
+			const i = coords(p, inSpatial);
+			for (let t = 0; t < shapeSize(kernel); t++) {
+				const k = coords(t, kernel);
+				const o = i.map((v, d) => v * strides[d] + k[d] - before[d]);
+				if (o.some((v, d) => v < 0 || v >= result[d + 1])) continue;
+				const at = o.reduce((acc, v, d) => acc * result[d + 1] + v, b) * outC;
+				for (let oc = 0; oc < outC; oc++) {
+					for (let ic = 0; ic < inC; ic++) sum[at + oc] += xs[(b * shapeSize(inSpatial) + p) * inC + ic] * fs[(t * outC + oc) * inC + ic];
+				}
+			}
+		}
+	}
+	return makeTensor("float32", result, sum);
+}
+
+describe("transposed and 3-D convolution and pooling", () => {
+	test("Conv2DBackpropInput with SAME and VALID padding", async () => {
+		const r = new Rng(83);
+		for (let k = 0; k < CASES; k++) {
+			const c = new Case();
+			const [kh, kw] = r.shape(2, 1, 3);
+			const strides = [1, r.int(1, 3), r.int(1, 3), 1];
+			const padding = r.pick(["SAME", "VALID"]);
+			const result = [r.int(1, 2), r.int(kh, 7), r.int(kw, 7), r.int(1, 3)];
+			const outSize = (n: number, kernel: number, s: number) => (padding === "SAME" ? Math.ceil(n / s) : Math.floor((n - kernel) / s) + 1);
+			const grad = [result[0], outSize(result[1], kh, strides[1]), outSize(result[2], kw, strides[2]), r.int(1, 3)];
+			c.op("Conv2DBackpropInput", "y", [c.ints("sizes", result), c.input("w", r.tensor("float32", [kh, kw, result[3], grad[3]])), c.input("g", r.tensor("float32", grad))],
+				{ ...attrT("float32"), strides: attr.ints(strides), padding: attr.s(padding), data_format: attr.s("NHWC") });
+			await check(c, "y", `Conv2DBackpropInput sizes[${result}] g[${grad}] ${padding} s${strides}`);
+		}
+	});
+
+	test("Conv3D, MaxPool3D and AvgPool3D with SAME and VALID padding", async () => {
+		const r = new Rng(89);
+		for (let k = 0; k < CASES; k++) {
+			const padding = r.pick(["SAME", "VALID"]);
+			const window = [1, r.int(1, 3), r.int(1, 2), r.int(1, 3), 1];
+			const strides = [1, r.int(1, 2), r.int(1, 3), r.int(1, 2), 1];
+			const input = [r.int(1, 2), r.int(3, 5), r.int(2, 5), r.int(3, 6), r.int(1, 3)];
+			const common = { ...attrT("float32"), strides: attr.ints(strides), dilations: attr.ints([1, 1, 1, 1, 1]), padding: attr.s(padding), data_format: attr.s("NDHWC") };
+			const conv = new Case();
+			conv.op("Conv3D", "y", [conv.input("x", r.tensor("float32", input)), conv.input("w", r.tensor("float32", [...window.slice(1, 4), input[4], r.int(1, 3)]))], common);
+			await check(conv, "y", `Conv3D x[${input}] k${window} s${strides} ${padding}`);
+			for (const op of ["MaxPool3D", "AvgPool3D"]) {
+				const pool = new Case();
+				pool.op(op, "y", [pool.input("x", r.tensor("float32", input))], { ...common, ksize: attr.ints(window) });
+				await check(pool, "y", `${op} x[${input}] k${window} s${strides} ${padding}`);
+			}
+		}
+	});
+
+	test("Conv3DBackpropInputV2 with VALID and EXPLICIT padding (tfjs lacks it; checked against a float64 scatter)", () => {
+		const r = new Rng(97);
+		for (let k = 0; k < CASES; k++) {
+			const c = new Case();
+			const kernel = [r.int(1, 3), r.int(1, 2), r.int(1, 3)];
+			const strides = [r.int(1, 2), r.int(1, 3), r.int(1, 2)];
+			const before = kernel.map((n) => r.int(0, n - 1));
+			const grad = [r.int(1, 2), r.int(1, 3), r.int(1, 3), r.int(1, 3), r.int(1, 3)];
+			const result = [grad[0], ...grad.slice(1, 4).map((n, d) => (n - 1) * strides[d] + kernel[d] - before[d]), r.int(1, 3)];
+			const g = r.tensor("float32", grad);
+			const w = r.tensor("float32", [...kernel, result[4], grad[4]]);
+			const explicit = [0, 0, ...before.flatMap((b) => [b, 0]), 0, 0];
+			c.op("Conv3DBackpropInputV2", "y", [c.ints("sizes", result), c.input("w", w), c.input("g", g)], {
+				...attrT("float32"), strides: attr.ints([1, ...strides, 1]), padding: attr.s("EXPLICIT"), explicit_paddings: attr.ints(explicit), data_format: attr.s("NDHWC"),
+			});
+			checkClosedForm(c, "y", `Conv3DBackpropInputV2 sizes[${result}] g[${grad}] s${strides} before${before}`, [transposedClosedForm(g, w, result, strides, before)]);
+		}
+	});
+});
+
 test("every kernel except NoOp was checked against tfjs or a closed form", () => {
 	const unchecked = supportedOps().filter((op) => op !== "NoOp" && !checkedOps.has(op));
 	assert.deepEqual(unchecked, [], `kernels without a test: ${unchecked.join(", ")}`);

@@ -153,7 +153,10 @@ describe("math library accuracy against glibc", { skip: gccSkip }, () => {
 
 	test("every function is within its stated bound over its sweep", { timeout: 120_000 }, async () => {
 		// Two processes, one per core, with about equal work.
-		const groups: MathFunction[][] = [["pow", "exp", "expm1", "log", "log1p", "tanh"], ["sin", "cos", "softplus", "sigmoid", "sqrt", "rsqrt", "erf"]];
+		const groups: MathFunction[][] = [
+			["pow", "exp", "expm1", "log", "log1p", "tanh", "tan", "asin", "acos", "sinh"],
+			["sin", "cos", "softplus", "sigmoid", "sqrt", "rsqrt", "erf", "atan", "cosh", "asinh", "acosh", "atanh"],
+		];
 		assert.deepEqual(groups.flat().sort(), [...MATH_FUNCTIONS].sort());
 		const outputs = await Promise.all(groups.map((g) => run(harness, ["sweep", ...g], { maxBuffer: 1 << 20 })));
 		const rows = new Map<MathFunction, SweepRow>();
@@ -211,6 +214,15 @@ describe("math library accuracy against glibc", { skip: gccSkip }, () => {
 			["softplus", -inf, undefined, 0], ["softplus", inf, undefined, inf], ["softplus", NaN, undefined, NaN],
 			["erf", inf, undefined, 1], ["erf", -inf, undefined, -1], ["erf", -0, undefined, -0],
 			["sin", inf, undefined, NaN], ["sin", -0, undefined, -0], ["cos", -inf, undefined, NaN], ["cos", 0, undefined, 1],
+			["tan", inf, undefined, NaN], ["tan", -0, undefined, -0], ["tan", NaN, undefined, NaN],
+			["atan", inf, undefined, Math.fround(Math.PI / 2)], ["atan", -inf, undefined, -Math.fround(Math.PI / 2)], ["atan", -0, undefined, -0],
+			["asin", 1, undefined, Math.fround(Math.PI / 2)], ["asin", -1, undefined, -Math.fround(Math.PI / 2)], ["asin", -0, undefined, -0], ["asin", 2, undefined, NaN],
+			["acos", 1, undefined, 0], ["acos", -1, undefined, Math.fround(Math.PI)], ["acos", 0, undefined, Math.fround(Math.PI / 2)], ["acos", -2, undefined, NaN],
+			["sinh", inf, undefined, inf], ["sinh", -inf, undefined, -inf], ["sinh", -0, undefined, -0], ["sinh", 100, undefined, inf],
+			["cosh", -inf, undefined, inf], ["cosh", 0, undefined, 1], ["cosh", -0, undefined, 1], ["cosh", NaN, undefined, NaN],
+			["asinh", inf, undefined, inf], ["asinh", -inf, undefined, -inf], ["asinh", -0, undefined, -0],
+			["acosh", 1, undefined, 0], ["acosh", inf, undefined, inf], ["acosh", 0.5, undefined, NaN], ["acosh", -inf, undefined, NaN],
+			["atanh", 1, undefined, inf], ["atanh", -1, undefined, -inf], ["atanh", -0, undefined, -0], ["atanh", 2, undefined, NaN], ["atanh", inf, undefined, NaN],
 			["pow", 0, 0, 1], ["pow", NaN, 0, 1], ["pow", 1, NaN, 1], ["pow", -2, 3, -8], ["pow", -2, 2, 4], ["pow", -2, 0.5, NaN], ["pow", -0, -3, -inf],
 			["pow", 0, -2, inf], ["pow", -0, 3, -0], ["pow", -inf, 3, -inf], ["pow", -inf, -3, -0], ["pow", -1, inf, 1], ["pow", 0.5, inf, 0], ["pow", 2, -inf, 0],
 			["pow", 2, 0.5, Math.fround(Math.SQRT2)], ["pow", NaN, 1, NaN],

@@ -78,7 +78,7 @@ describe("package.json contributions", () => {
 	it("contributes the graph inspector as an optional editor for .pb, .pbtxt and .meta", () => {
 		const editor = contributes.customEditors.find((e: { viewType: string }) => e.viewType === "kernelNN.graphInspector");
 		assert.equal(editor.priority, "option");
-		assert.deepEqual(editor.selector.map((s: { filenamePattern: string }) => s.filenamePattern), ["*.pb", "*.pbtxt", "*.meta", "**/saved_model.pb"]);
+		assert.deepEqual(editor.selector.map((s: { filenamePattern: string }) => s.filenamePattern), ["*.pb", "*.pbtxt", "*.meta", "*.onnx", "**/saved_model.pb"]);
 	});
 });
 

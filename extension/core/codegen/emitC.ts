@@ -43,7 +43,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** The bytes of `values` as the C array of `type` holds them. */
 function elementBytes(type: string, values: ArrayLike<number>): Uint8Array {
-	const typed = type === "float" ? Float32Array.from(values) : type === "int" ? Int32Array.from(values) : Uint8Array.from(values);
+	const typed = type === "float" ? Float32Array.from(values) : type === "int" ? Int32Array.from(values)
+		: type === "unsigned int" ? Uint32Array.from(values) : type === "short" ? Int16Array.from(values)
+			: type === "unsigned short" ? Uint16Array.from(values) : type === "signed char" ? Int8Array.from(values) : Uint8Array.from(values);
 	return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
@@ -178,6 +180,11 @@ function emitCopy(step: CopyStep, ctx: SourceWriter): string[] {
 			const from = run.input < 0 ? fill : `in${run.input}[${run.src} + j]`;
 			lines.push(run.length === 1 ? `out[${run.out}] = ${from.replace(" + j", "")};` : `for (int j = 0; j < ${run.length}; ++j) out[${run.out} + j] = ${from};`);
 		}
+		// An input no element comes from (an empty slice or concat operand) is still declared; silence -Wunused.
+		if (runs.length === 0) lines.push("(void)out;");
+		step.inputs.forEach((_, k) => {
+			if (!runs.some((run) => run.input === k)) lines.push(`(void)in${k};`);
+		});
 		return lines;
 	}
 	const name = ctx.table(table);

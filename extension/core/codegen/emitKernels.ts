@@ -1,6 +1,7 @@
 import { type GraphNode, attrBool, attrFloat, attrInts, attrString, attrType } from "../graph/graph";
-import { type DType, numbers, shapeSize } from "../graph/tensor";
+import { type DType, isIntDType, numbers, shapeSize } from "../graph/tensor";
 import { CompileError } from "./compileError";
+import { floatModuloStatements, integerStatements, wrappingExpression } from "./emitIntegerMath";
 import type { MathFunction } from "./mathLibrary";
 import type { Buffer, KernelStep } from "./program";
 
@@ -24,7 +25,11 @@ export function cType(dtype: DType, where: string): string {
 		case "float32": return "float";
 		case "int32": return "int";
 		case "bool": case "uint8": return "unsigned char";
-		default: throw new CompileError(`${where}: ${dtype} tensors are not supported by the compiler (float32, int32 and bool are)`);
+		case "int8": return "signed char";
+		case "int16": return "short";
+		case "uint16": return "unsigned short";
+		case "uint32": return "unsigned int";
+		default: throw new CompileError(`${where}: ${dtype} tensors are not supported by the compiler (float32, bool and 8-, 16- and 32-bit integers are)`);
 	}
 }
 
@@ -75,10 +80,8 @@ const BINARY: Record<string, (a: string, b: string, ctx: EmitContext) => string>
 	GreaterEqual: (a, b) => `${a} >= ${b}`, Equal: (a, b) => `${a} == ${b}`, NotEqual: (a, b) => `${a} != ${b}`,
 	LogicalAnd: (a, b) => `${a} && ${b}`, LogicalOr: (a, b) => `${a} || ${b}`,
 };
-// TensorFlow's integer arithmetic wraps; C's signed overflow is undefined, so go through unsigned.
+// Add, Sub and Mul wrap (emitIntegerMath.ts); these read the same on every integer type.
 const INT_BINARY: Record<string, (a: string, b: string, ctx: EmitContext) => string> = {
-	Add: (a, b) => `(int)((unsigned)${a} + (unsigned)${b})`, AddV2: (a, b) => `(int)((unsigned)${a} + (unsigned)${b})`,
-	Sub: (a, b) => `(int)((unsigned)${a} - (unsigned)${b})`, Mul: (a, b) => `(int)((unsigned)${a} * (unsigned)${b})`,
 	Maximum: BINARY.Maximum, Minimum: BINARY.Minimum, Less: BINARY.Less, LessEqual: BINARY.LessEqual, Greater: BINARY.Greater,
 	GreaterEqual: BINARY.GreaterEqual, Equal: BINARY.Equal, NotEqual: BINARY.NotEqual,
 };
@@ -125,8 +128,13 @@ export function elementwise(step: KernelStep, ctx: EmitContext): string[] {
 		const to = attrType(node, "DstT");
 		const from = ins[0].b.dtype;
 		const x = `${ins[0].ptr}[${ins[0].index}]`;
-		expression = to === "bool" ? `${x} != 0` : from === "bool" ? `(${type})${x}` : `(${type})${x}`;
-		if (to === "int32" && from === "float32") expression = `knn_float_to_int(${x})`;
+		expression = to === "bool" ? `${x} != 0` : `(${type})${x}`;
+		// Float to integer truncates; out-of-range values and NaN never reach a C conversion (undefined behaviour).
+		if (isIntDType(to) && from === "float32") {
+			expression = to === "uint32"
+				? `${x} > -1.0f && ${x} < 4294967296.0f ? (unsigned int)${x} : (unsigned int)knn_float_to_int(${x})`
+				: `(${type})knn_float_to_int(${x})`;
+		}
 	} else if (node.op === "LogicalNot") {
 		expression = `!${ins[0].ptr}[${ins[0].index}]`;
 	} else if (node.op === "Select" || node.op === "SelectV2") {
@@ -137,10 +145,19 @@ export function elementwise(step: KernelStep, ctx: EmitContext): string[] {
 			`\t${type} v = ${ins[0].ptr}[${ins[0].index}];`, ...ins.slice(1).map(({ ptr, index }) => `\tv = v + ${ptr}[${index}];`), "\tout[i] = v;", "}"];
 	} else if (ins.length === 2) {
 		const operands = ins.map(({ ptr, index }) => `${ptr}[${index}]`) as [string, string];
-		const integer = step.inputs[0].dtype === "int32";
+		const operandType = step.inputs[0].dtype;
+		const integer = isIntDType(operandType);
+		const statements = integer
+			? integerStatements(node.op, operandType, type, operands[0], operands[1])
+			: operandType === "float32" ? floatModuloStatements(node.op, operands[0], operands[1]) : undefined;
+		if (statements) {
+			return [...decls, `${type} *const out = ${ctx.addr(out, true)};`, `for (int i = 0; i < ${out.size}; ++i) {`,
+				...statements.map((line) => `\t${line}`), "}"];
+		}
+		const wrapped = integer ? wrappingExpression(node.op, type, operands[0], operands[1]) : undefined;
 		const make = integer ? INT_BINARY[node.op] : BINARY[node.op];
-		if (!make) fail(node, `is not supported on ${step.inputs[0].dtype} by the compiler`);
-		expression = make(operands[0], operands[1], ctx);
+		if (!wrapped && !make) fail(node, `is not supported on ${operandType} by the compiler`);
+		expression = wrapped ?? make(operands[0], operands[1], ctx);
 	} else {
 		expression = unaryExpression(node, `${ins[0].ptr}[${ins[0].index}]`, ctx);
 	}
@@ -253,9 +270,12 @@ function windowGeometry(node: GraphNode, inH: number, inW: number, kh: number, k
 	const strides = attrInts(node, "strides", [1, 1, 1, 1]);
 	const dilations = attrInts(node, "dilations", [1, 1, 1, 1]);
 	const padding = attrString(node, "padding", "VALID");
-	if (attrString(node, "data_format", "NHWC") !== "NHWC") fail(node, "only NHWC is supported by the compiler");
-	const [sh, sw] = [strides[1], strides[2]];
-	const [dh, dw] = [dilations[1], dilations[2]];
+	const format = attrString(node, "data_format", "NHWC");
+	if (format !== "NHWC" && format !== "NCHW") fail(node, `data_format ${format} is not supported by the compiler (NHWC and NCHW are)`);
+	// Attribute lists follow the data format: height and width are dimensions 1, 2 (NHWC) or 2, 3 (NCHW).
+	const [hd, wd] = format === "NCHW" ? [2, 3] : [1, 2];
+	const [sh, sw] = [strides[hd], strides[wd]];
+	const [dh, dw] = [dilations[hd], dilations[wd]];
 	const span = (k: number, d: number) => (k - 1) * d + 1;
 	let outH: number, outW: number, padTop = 0, padLeft = 0;
 	if (padding === "SAME") {
@@ -266,50 +286,68 @@ function windowGeometry(node: GraphNode, inH: number, inW: number, kh: number, k
 	} else if (padding === "VALID") {
 		outH = Math.ceil((inH - span(kh, dh) + 1) / sh);
 		outW = Math.ceil((inW - span(kw, dw) + 1) / sw);
+	} else if (padding === "EXPLICIT") {
+		const pads = attrInts(node, "explicit_paddings", []);
+		if (pads.length !== 8) fail(node, `EXPLICIT padding needs 8 explicit_paddings, got ${pads.length}`);
+		[padTop, padLeft] = [pads[2 * hd], pads[2 * wd]];
+		outH = Math.floor((inH + pads[2 * hd] + pads[2 * hd + 1] - span(kh, dh)) / sh) + 1;
+		outW = Math.floor((inW + pads[2 * wd] + pads[2 * wd + 1] - span(kw, dw)) / sw) + 1;
 	} else {
-		return fail(node, `padding ${padding} is not supported by the compiler (SAME and VALID are)`);
+		return fail(node, `padding ${padding} is not supported by the compiler (SAME, VALID and EXPLICIT are)`);
 	}
-	return { sh, sw, dh, dw, outH, outW, padTop, padLeft };
+	return { sh, sw, dh, dw, outH, outW, padTop, padLeft, nchw: format === "NCHW" };
+}
+
+/** Element (b, channel, y, x) of a 4-D buffer in either layout, as a C index expression. */
+function imageAt(nchw: boolean, [C, H, W]: number[], channel: string, y: string, x: string): string {
+	return nchw ? `((b * ${C} + ${channel}) * ${H} + ${y}) * ${W} + ${x}` : `((b * ${H} + ${y}) * ${W} + ${x}) * ${C} + ${channel}`;
+}
+
+/** The batch, channel and spatial sizes of a 4-D shape in the node's layout. */
+function imageDims(node: GraphNode, shape: number[]): { B: number; C: number; H: number; W: number } {
+	const [B, a, b, c] = shape;
+	return attrString(node, "data_format", "NHWC") === "NCHW" ? { B, C: a, H: b, W: c } : { B, H: a, W: b, C: c };
 }
 
 export function conv2d(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const [x, w] = step.inputs;
-	const [B, H, W, C] = x.shape;
+	const { B, H, W, C } = imageDims(node, x.shape);
 	const depthwise = node.op === "DepthwiseConv2dNative";
 	const [KH, KW, , M] = w.shape;
 	const OC = depthwise ? C * M : M;
 	const g = windowGeometry(node, H, W, KH, KW);
 	const activation = step.fused[0];
+	const xAt = (channel: string) => imageAt(g.nchw, [C, H, W], channel, "iy", "ix");
 	const inner = depthwise
-		? [`\t\t\t\tconst int ic = oc / ${M};`, `\t\t\t\tacc += (double)x[base + ic] * (double)w[(ky * ${KW} + kx) * ${OC} + oc];`]
-		: [`\t\t\t\tfor (int ic = 0; ic < ${C}; ++ic) acc += (double)x[base + ic] * (double)w[((ky * ${KW} + kx) * ${C} + ic) * ${OC} + oc];`];
+		? [`\t\t\tconst int ic = oc / ${M};`, `\t\t\tacc += (double)x[${xAt("ic")}] * (double)w[(ky * ${KW} + kx) * ${OC} + oc];`]
+		: [`\t\t\tfor (int ic = 0; ic < ${C}; ++ic) acc += (double)x[${xAt("ic")}] * (double)w[((ky * ${KW} + kx) * ${C} + ic) * ${OC} + oc];`];
 	return [`const float *const x = ${ctx.addr(x)};`, `const float *const w = ${ctx.addr(w)};`, `float *const out = ${ctx.addr(step.outputs[0], true)};`,
 		`for (int b = 0; b < ${B}; ++b) for (int oy = 0; oy < ${g.outH}; ++oy) for (int ox = 0; ox < ${g.outW}; ++ox) for (int oc = 0; oc < ${OC}; ++oc) {`,
 		"\tdouble acc = 0.0;",
 		`\tfor (int ky = 0; ky < ${KH}; ++ky) {`, `\t\tconst int iy = oy * ${g.sh} + ky * ${g.dh} - ${g.padTop};`, `\t\tif (iy < 0 || iy >= ${H}) continue;`,
 		`\t\tfor (int kx = 0; kx < ${KW}; ++kx) {`, `\t\t\tconst int ix = ox * ${g.sw} + kx * ${g.dw} - ${g.padLeft};`, `\t\t\tif (ix < 0 || ix >= ${W}) continue;`,
-		`\t\t\t{`, `\t\t\t\tconst int base = ((b * ${H} + iy) * ${W} + ix) * ${C};`, ...inner, "\t\t\t}", "\t\t}", "\t}",
+		...inner, "\t\t}", "\t}",
 		"\tconst float v = (float)acc;",
-		`\tout[((b * ${g.outH} + oy) * ${g.outW} + ox) * ${OC} + oc] = ${activation ? unaryExpression(activation, "v", ctx) : "v"};`, "}"];
+		`\tout[${imageAt(g.nchw, [OC, g.outH, g.outW], "oc", "oy", "ox")}] = ${activation ? unaryExpression(activation, "v", ctx) : "v"};`, "}"];
 }
 
 export function pool(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const x = step.inputs[0];
-	const [B, H, W, C] = x.shape;
-	const ksize = attrInts(node, "ksize");
-	if (ksize[0] !== 1 || ksize[3] !== 1) fail(node, "pooling across batch or channels is not supported by the compiler");
-	const g = windowGeometry(node, H, W, ksize[1], ksize[2]);
+	const { B, H, W, C } = imageDims(node, x.shape);
+	const ksize = imageDims(node, attrInts(node, "ksize"));
+	if (ksize.B !== 1 || ksize.C !== 1) fail(node, "pooling across batch or channels is not supported by the compiler");
+	const g = windowGeometry(node, H, W, ksize.H, ksize.W);
 	const max = node.op === "MaxPool";
 	return [`const float *const x = ${ctx.addr(x)};`, `float *const out = ${ctx.addr(step.outputs[0], true)};`,
 		`for (int b = 0; b < ${B}; ++b) for (int oy = 0; oy < ${g.outH}; ++oy) for (int ox = 0; ox < ${g.outW}; ++ox) for (int c = 0; c < ${C}; ++c) {`,
 		max ? "\tfloat best = -knn_infinity();" : "\tdouble sum = 0.0;", max ? "" : "\tint count = 0;",
-		`\tfor (int ky = 0; ky < ${ksize[1]}; ++ky) {`, `\t\tconst int iy = oy * ${g.sh} + ky - ${g.padTop};`, `\t\tif (iy < 0 || iy >= ${H}) continue;`,
-		`\t\tfor (int kx = 0; kx < ${ksize[2]}; ++kx) {`, `\t\t\tconst int ix = ox * ${g.sw} + kx - ${g.padLeft};`, `\t\t\tif (ix < 0 || ix >= ${W}) continue;`,
-		`\t\t\t{`, `\t\t\t\tconst float v = x[((b * ${H} + iy) * ${W} + ix) * ${C} + c];`,
+		`\tfor (int ky = 0; ky < ${ksize.H}; ++ky) {`, `\t\tconst int iy = oy * ${g.sh} + ky * ${g.dh} - ${g.padTop};`, `\t\tif (iy < 0 || iy >= ${H}) continue;`,
+		`\t\tfor (int kx = 0; kx < ${ksize.W}; ++kx) {`, `\t\t\tconst int ix = ox * ${g.sw} + kx * ${g.dw} - ${g.padLeft};`, `\t\t\tif (ix < 0 || ix >= ${W}) continue;`,
+		`\t\t\t{`, `\t\t\t\tconst float v = x[${imageAt(g.nchw, [C, H, W], "c", "iy", "ix")}];`,
 		max ? "\t\t\t\tif (v > best) best = v;" : "\t\t\t\tsum += v;", max ? "" : "\t\t\t\t++count;", "\t\t\t}", "\t\t}", "\t}",
-		`\tout[((b * ${g.outH} + oy) * ${g.outW} + ox) * ${C} + c] = ${max ? "best" : "count > 0 ? (float)(sum / count) : 0.0f"};`, "}"].filter((l) => l !== "");
+		`\tout[${imageAt(g.nchw, [C, g.outH, g.outW], "c", "oy", "ox")}] = ${max ? "best" : "count > 0 ? (float)(sum / count) : 0.0f"};`, "}"].filter((l) => l !== "");
 }
 
 /** Inference-mode batch normalisation, folded at compile time into one multiply-add per channel. */

@@ -1,7 +1,7 @@
 /**
  * A user-space main() for a generated model: the same C that goes into the kernel, run on the host.
- * Usage: ./driver STEPS [ARG:RESULT ...] < inputs, where inputs are the arguments' float bits as hex words in
- * argument order; prints "step S result R HEXWORD..." per result per step. ARG:RESULT pairs copy a result into
+ * Usage: ./driver STEPS [ARG:RESULT ...] < inputs, where inputs are the arguments' bytes as little-endian hex words
+ * (float bits for float tensors; the last word of a tensor zero-padded) in argument order; prints "step S result R HEXWORD..." per result per step. ARG:RESULT pairs copy a result into
  * an argument after each step (recurrent state). With "bench N" instead of STEPS it prints the mean ns per run.
  */
 export function hostDriverSource(prefix: string): string {
@@ -22,6 +22,12 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/* Arguments and results of 1- and 2-byte elements need not fill whole words: the last word is zero-padded. */
+static int words_for(int bytes)
+{
+	return (bytes + 3) / 4;
+}
+
 int main(int argc, char **argv)
 {
 	int steps, i, k;
@@ -31,12 +37,15 @@ int main(int argc, char **argv)
 	}
 	${prefix}_constructor(&model);
 	for (i = 0; i < ${prefix}_NUM_ARGUMENTS; ++i) {
-		unsigned int *words = (unsigned int *)${prefix}_get_address_for_argument(&model, i);
-		for (k = 0; k < ${prefix}_get_argument_size_bytes(i) / 4; ++k) {
-			if (scanf("%x", &words[k]) != 1) {
-				fprintf(stderr, "argument %d (%s): expected %d hex words\\n", i, ${prefix}_argument_name(i), ${prefix}_get_argument_size_bytes(i) / 4);
+		unsigned char *bytes = (unsigned char *)${prefix}_get_address_for_argument(&model, i);
+		const int size = ${prefix}_get_argument_size_bytes(i);
+		for (k = 0; k < words_for(size); ++k) {
+			unsigned int word;
+			if (scanf("%x", &word) != 1) {
+				fprintf(stderr, "argument %d (%s): expected %d hex words\\n", i, ${prefix}_argument_name(i), words_for(size));
 				return 1;
 			}
+			memcpy(bytes + 4 * k, &word, size - 4 * k < 4 ? size - 4 * k : 4);
 		}
 	}
 	if (strcmp(argv[1], "bench") == 0 && argc > 2) {
@@ -54,10 +63,14 @@ int main(int argc, char **argv)
 	for (int s = 0; s < steps; ++s) {
 		${prefix}_run(&model);
 		for (i = 0; i < ${prefix}_NUM_RESULTS; ++i) {
-			const unsigned int *words = (const unsigned int *)${prefix}_get_address_for_result(&model, i);
+			const unsigned char *bytes = (const unsigned char *)${prefix}_get_address_for_result(&model, i);
+			const int size = ${prefix}_get_result_size_bytes(i);
 			printf("step %d result %d", s, i);
-			for (k = 0; k < ${prefix}_get_result_size_bytes(i) / 4; ++k)
-				printf(" %08x", words[k]);
+			for (k = 0; k < words_for(size); ++k) {
+				unsigned int word = 0;
+				memcpy(&word, bytes + 4 * k, size - 4 * k < 4 ? size - 4 * k : 4);
+				printf(" %08x", word);
+			}
 			printf("\\n");
 		}
 		for (k = 2; k < argc; ++k) {

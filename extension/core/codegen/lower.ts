@@ -404,6 +404,8 @@ class Lowering {
 		const sources: Buffer[] = [];
 		let offset = 1;
 		const coded = node.inputs.map((ref, i) => {
+			// PadV2's constant comes back as the copy's fill; the coded run pads with 0, which means "no source".
+			if (node.op === "PadV2" && i === 2) return { dtype: "int32" as DType, shape: [], data: Int32Array.of(0) };
 			if (!dataInputs.includes(i)) {
 				if (this.graph.node(ref.node).op !== "Const") {
 					throw new CompileError(`node "${node.name}" (${node.op}): input ${i} ("${refKey(ref)}") must be a constant for the compiler, but it depends on feed values`);

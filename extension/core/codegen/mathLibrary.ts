@@ -13,9 +13,14 @@
 // mutable static state. Out-of-range float conversions rely on IEEE 754 semantics (overflow to infinity,
 // gradual underflow), which SSE provides.
 
-export type MathFunction = "exp" | "expm1" | "log" | "log1p" | "tanh" | "sigmoid" | "sqrt" | "rsqrt" | "softplus" | "pow" | "erf" | "sin" | "cos";
+export type MathFunction =
+	| "exp" | "expm1" | "log" | "log1p" | "tanh" | "sigmoid" | "sqrt" | "rsqrt" | "softplus" | "pow" | "erf" | "sin" | "cos"
+	| "tan" | "atan" | "asin" | "acos" | "sinh" | "cosh" | "asinh" | "acosh" | "atanh";
 
-export const MATH_FUNCTIONS: readonly MathFunction[] = ["exp", "expm1", "log", "log1p", "tanh", "sigmoid", "sqrt", "rsqrt", "softplus", "pow", "erf", "sin", "cos"];
+export const MATH_FUNCTIONS: readonly MathFunction[] = [
+	"exp", "expm1", "log", "log1p", "tanh", "sigmoid", "sqrt", "rsqrt", "softplus", "pow", "erf", "sin", "cos",
+	"tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh",
+];
 
 /** C source code of one routine and the routines it calls. */
 interface Routine {
@@ -56,6 +61,8 @@ const ATANH_COEFFS = range(1, 10).map((n) => 2 / (2 * n + 1));
 const SIN_COEFFS = range(1, 7).map((n) => (n % 2 ? -1 : 1) * invFactorial(2 * n + 1));
 /** (cos(r) - 1) / r^2 in r^2 for |r| <= pi/4: (-1)^n/(2n)!, n = 1..8. */
 const COS_COEFFS = range(1, 8).map((n) => (n % 2 ? -1 : 1) * invFactorial(2 * n));
+/** (atan(t) - t) / t^3 in t^2 for |t| <= tan(pi/8) (t^2 <= 0.1716): (-1)^n/(2n+1), n = 1..21; the first term left out is below 2e-18 relative. */
+const ATAN_COEFFS = range(1, 21).map((n) => (n % 2 ? -1 : 1) / (2 * n + 1));
 
 // erf has no short series that converges well past 1, so it uses Chebyshev fits (mpmath.chebyfit at 60 digits,
 // coefficients rounded to double) whose worst error, with the rounded coefficients, is below 1.1e-16 absolute.
@@ -76,6 +83,11 @@ const LN2_LO = 1.9082149292705877e-10;
 const PIO2_1 = 1.570796325802803;
 const PIO2_2 = 9.920935739593517e-10;
 const PIO2_3 = 5.721188726109832e-18;
+// pi/2 and pi/4 split in two: the high parts are the doubles nearest, the low parts what they miss.
+const PIO2_HI = 1.5707963267948966;
+const PIO2_LO = 6.123233995736766e-17;
+const PIO4_HI = 0.7853981633974483;
+const PIO4_LO = 3.061616997868383e-17;
 /** The first 224 bits of 2/pi, most significant first, for reducing |x| >= 2^25. */
 const TWO_OVER_PI_WORDS = ["0xa2f9836eu", "0x4e441529u", "0xfc2757d1u", "0xf534ddc0u", "0xdb629599u", "0x3c439041u", "0xfe5163abu"];
 
@@ -274,6 +286,48 @@ static double knn_trig_reduce_d(float x, int *quadrant)
 	q = (hi + (1ULL << 61)) >> 62;
 	*quadrant = (int)q;
 	return ((double)(long long)(hi - (q << 62)) + (double)(long long)lo * 0x1p-32) * 0x1.921fb54442d18p-62;
+}`,
+	},
+	knn_atan_d: {
+		deps: [],
+		code: `/*
+ * atan(x) for any double x, infinities included: past 1, atan(a) = pi/2 - atan(1/a); past tan(pi/8),
+ * atan(a) = pi/4 + atan((a - 1) / (a + 1)); what is left, |t| <= tan(pi/8), takes a series.
+ */
+static double knn_atan_d(double x)
+{
+	double a = x < 0.0 ? -x : x;
+	double t, s, p, base = 0.0, tail = 0.0, r;
+	int invert = a > 1.0;
+
+	if (invert)
+		a = 1.0 / a;
+	t = a;
+	if (a > 0.41421356237309503) {
+		t = (a - 1.0) / (a + 1.0);
+		base = ${lit(PIO4_HI)};
+		tail = ${lit(PIO4_LO)};
+	}
+	s = t * t;
+${horner("p", "s", ATAN_COEFFS)}
+	r = base + (tail + (t + t * s * p));
+	if (invert)
+		r = ${lit(PIO2_HI)} - (r - ${lit(PIO2_LO)});
+	return x < 0.0 ? -r : r;
+}`,
+	},
+	knn_tan_d: {
+		deps: ["knn_trig_reduce_d", "knn_sin_poly_d", "knn_cos_poly_d"],
+		code: `/* tan(|x|) for finite float x: sin(r) / cos(r) in even quadrants, -cos(r) / sin(r) in odd ones. */
+static double knn_tan_d(float x)
+{
+	double r;
+	int q;
+
+	r = knn_trig_reduce_d(x, &q);
+	if (q & 1)
+		return -knn_cos_poly_d(r) / knn_sin_poly_d(r);
+	return knn_sin_poly_d(r) / knn_cos_poly_d(r);
 }`,
 	},
 	knn_expf: {
@@ -535,6 +589,148 @@ ${horner("p", "t", ERF_3_4, "\t\t")}
 	return (float)c;
 }`,
 	},
+	knn_tanf: {
+		deps: ["knn_tan_d", "knn_nanf"],
+		code: `static float knn_tanf(float x)
+{
+	double t;
+
+	if (x != x || x == 0.0f)
+		return x;
+	if (x > ${FLT_MAX} || x < -${FLT_MAX})
+		return knn_nanf();
+	t = knn_tan_d(x);
+	return (float)(x < 0.0f ? -t : t);
+}`,
+	},
+	knn_atanf: {
+		deps: ["knn_atan_d"],
+		code: `static float knn_atanf(float x)
+{
+	if (x != x || x == 0.0f)
+		return x;
+	return (float)knn_atan_d((double)x);
+}`,
+	},
+	knn_asinf: {
+		deps: ["knn_atan_d", "knn_sqrt_d", "knn_nanf"],
+		code: `/* asin(x) = atan(x / sqrt((1 - x)(1 + x))); both factors and their product are exact in double for a float x. */
+static float knn_asinf(float x)
+{
+	double d = (double)x;
+
+	if (x != x || x == 0.0f)
+		return x;
+	if (x > 1.0f || x < -1.0f)
+		return knn_nanf();
+	if (x == 1.0f || x == -1.0f)
+		return (float)(d * ${lit(PIO2_HI)});
+	return (float)knn_atan_d(d / knn_sqrt_d((1.0 - d) * (1.0 + d)));
+}`,
+	},
+	knn_acosf: {
+		deps: ["knn_atan_d", "knn_sqrt_d", "knn_nanf"],
+		code: `/* acos(x) = 2 atan(sqrt((1 - x) / (1 + x))), with 1 - x and 1 + x exact; at -1 the quotient is +inf and atan gives pi/2. */
+static float knn_acosf(float x)
+{
+	double d = (double)x;
+
+	if (x != x)
+		return x;
+	if (x > 1.0f || x < -1.0f)
+		return knn_nanf();
+	if (x == 1.0f)
+		return 0.0f;
+	if (x == -1.0f)
+		return (float)(2.0 * ${lit(PIO2_HI)});
+	return (float)(2.0 * knn_atan_d(knn_sqrt_d((1.0 - d) / (1.0 + d))));
+}`,
+	},
+	knn_sinhf: {
+		deps: ["knn_expm1_d"],
+		code: `/* sinh(|x|) = (t + t / (t + 1)) / 2 with t = expm1(|x|), which keeps small arguments accurate; past 100 it overflows anyway. */
+static float knn_sinhf(float x)
+{
+	double a, t, r;
+
+	if (x != x || x == 0.0f)
+		return x;
+	a = x < 0.0f ? -(double)x : (double)x;
+	if (a > 100.0)
+		a = 100.0;
+	t = knn_expm1_d(a);
+	r = 0.5 * (t + t / (t + 1.0));
+	return (float)(x < 0.0f ? -r : r);
+}`,
+	},
+	knn_coshf: {
+		deps: ["knn_exp_d"],
+		code: `/* (exp(|x|) + exp(-|x|)) / 2; the sum stays at least 1, so nothing cancels. Past 100 it overflows anyway. */
+static float knn_coshf(float x)
+{
+	double a, e;
+
+	if (x != x)
+		return x;
+	a = x < 0.0f ? -(double)x : (double)x;
+	if (a > 100.0)
+		a = 100.0;
+	e = knn_exp_d(a);
+	return (float)(0.5 * (e + 1.0 / e));
+}`,
+	},
+	knn_asinhf: {
+		deps: ["knn_log1p_d", "knn_sqrt_d"],
+		code: `/* asinh(|x|) = log1p(a + a^2 / (1 + sqrt(1 + a^2))): no cancellation, and a^2 of a float never overflows a double. */
+static float knn_asinhf(float x)
+{
+	double a, s, r;
+
+	if (x != x || x == 0.0f || x > ${FLT_MAX} || x < -${FLT_MAX})
+		return x;
+	a = x < 0.0f ? -(double)x : (double)x;
+	s = a * a;
+	r = knn_log1p_d(a + s / (1.0 + knn_sqrt_d(1.0 + s)));
+	return (float)(x < 0.0f ? -r : r);
+}`,
+	},
+	knn_acoshf: {
+		deps: ["knn_log1p_d", "knn_sqrt_d", "knn_nanf"],
+		code: `/* acosh(x) = log1p(t + sqrt(2t + t^2)) with t = x - 1, exact in double, so arguments near 1 keep their precision. */
+static float knn_acoshf(float x)
+{
+	double t;
+
+	if (x != x || x > ${FLT_MAX})
+		return x;
+	if (x < 1.0f)
+		return knn_nanf();
+	if (x == 1.0f)
+		return 0.0f;
+	t = (double)x - 1.0;
+	return (float)knn_log1p_d(t + knn_sqrt_d(t * (2.0 + t)));
+}`,
+	},
+	knn_atanhf: {
+		deps: ["knn_log1p_d", "knn_nanf", "knn_inff"],
+		code: `/* atanh(x) = log1p(2x / (1 - x)) / 2, with 1 - x exact in double. */
+static float knn_atanhf(float x)
+{
+	double a, r;
+
+	if (x != x || x == 0.0f)
+		return x;
+	if (x > 1.0f || x < -1.0f)
+		return knn_nanf();
+	if (x == 1.0f)
+		return knn_inff();
+	if (x == -1.0f)
+		return -knn_inff();
+	a = x < 0.0f ? -(double)x : (double)x;
+	r = 0.5 * knn_log1p_d(2.0 * a / (1.0 - a));
+	return (float)(x < 0.0f ? -r : r);
+}`,
+	},
 };
 
 /** The C name of each public function. */
@@ -569,7 +765,9 @@ export function mathLibrarySource(needed: Iterable<MathFunction>): string {
  * Every sweep result is correctly rounded. Over every float of each unary domain (bench/mathUlp.mjs) the worst
  * error is 0.500000002 ulp (softplus), with two results off the correctly rounded one for each of log, log1p
  * and softplus and none for the others. pow can miss by a hair more next to a midpoint: (2^24 - 1)^1.5 lies
- * 2e-8 ulp above one and rounds down.
+ * 2e-8 ulp above one and rounds down. tan, atan, asin, acos, sinh, cosh, asinh, acosh and atanh are correctly
+ * rounded at every point of their sweeps; over every float in [-1, 1], asin is off the correctly rounded result
+ * nowhere, acos once and atanh twice (worst 0.500000002 ulp).
  */
 export const MATH_ERROR_BOUNDS: Record<MathFunction, { ulp: number; domain: string; points: number; reference: string }> = {
 	exp: { ulp: 0.501, domain: "[-104, 89]", points: 16841274, reference: "glibc exp (double)" },
@@ -585,6 +783,15 @@ export const MATH_ERROR_BOUNDS: Record<MathFunction, { ulp: number; domain: stri
 	erf: { ulp: 0.501, domain: "[-4, 4]", points: 16777217, reference: "glibc erf (double)" },
 	sin: { ulp: 0.501, domain: "[-FLT_MAX, FLT_MAX]", points: 16843269, reference: "glibc sin (double)" },
 	cos: { ulp: 0.501, domain: "[-FLT_MAX, FLT_MAX]", points: 16843269, reference: "glibc cos (double)" },
+	tan: { ulp: 0.501, domain: "[-FLT_MAX, FLT_MAX]", points: 16843269, reference: "glibc tan (double)" },
+	atan: { ulp: 0.501, domain: "[-FLT_MAX, FLT_MAX]", points: 16843269, reference: "glibc atan (double)" },
+	asin: { ulp: 0.501, domain: "[-1, 1]", points: 16777217, reference: "glibc asin (double)" },
+	acos: { ulp: 0.501, domain: "[-1, 1]", points: 16777217, reference: "glibc acos (double)" },
+	sinh: { ulp: 0.501, domain: "[-90, 90]", points: 16828463, reference: "glibc sinh (double)" },
+	cosh: { ulp: 0.501, domain: "[-90, 90]", points: 16828463, reference: "glibc cosh (double)" },
+	asinh: { ulp: 0.501, domain: "[-FLT_MAX, FLT_MAX]", points: 16843269, reference: "glibc asinh (double)" },
+	acosh: { ulp: 0.501, domain: "[1, FLT_MAX]", points: 16777216, reference: "glibc acosh (double)" },
+	atanh: { ulp: 0.501, domain: "[-1, 1]", points: 16777217, reference: "glibc atanh (double)" },
 };
 
 /** 16777216 -> "16,777,216" without depending on the runtime's locale data. */

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { type LoadedModel, ModelLoadError } from "./model";
 import { sniff } from "./sniff";
+import { loadOnnxBytes } from "./onnx/load";
 import { loadTfBytes, savedModelFile } from "./tf/load";
 
 export { type LoadedModel, type ModelFormat, ModelLoadError } from "./model";
@@ -27,7 +28,9 @@ export function loadModelBytes(bytes: Uint8Array, file: string): LoadedModel {
 	switch (sniffed.frontend) {
 		case "tf":
 			return loadTfBytes(bytes, file, sniffed.kind);
+		case "onnx":
+			return loadOnnxBytes(bytes, file);
 		default:
-			throw new ModelLoadError(`${file}: not a model Kernel NN reads (a TensorFlow GraphDef, MetaGraphDef or SavedModel); it looks like ${sniffed.looksLike}`);
+			throw new ModelLoadError(`${file}: not a model Kernel NN reads (a TensorFlow GraphDef, MetaGraphDef or SavedModel, or an ONNX model); it looks like ${sniffed.looksLike}`);
 	}
 }

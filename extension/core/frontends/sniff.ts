@@ -4,7 +4,7 @@
 export type TfKind = "GraphDef" | "MetaGraphDef" | "SavedModel" | "text";
 
 /** What a file is: one a front end reads, or a description of what it looked like. */
-export type Sniffed = { frontend: "tf"; kind: TfKind } | { frontend: undefined; looksLike: string };
+export type Sniffed = { frontend: "tf"; kind: TfKind } | { frontend: "onnx" } | { frontend: undefined; looksLike: string };
 
 const tf = (kind: TfKind): Sniffed => ({ frontend: "tf", kind });
 const other = (looksLike: string): Sniffed => ({ frontend: undefined, looksLike });
@@ -31,7 +31,8 @@ export function sniff(bytes: Uint8Array): Sniffed {
 		return tf("MetaGraphDef");
 	}
 	if (only({ 1: 2, 2: 2, 3: 0, 4: 2, 5: 2 }) && (count(1) > 0 || count(4) > 0)) return tf("GraphDef");
-	if (count(1, 0) === 1 && count(7, 2) === 1) return other("an ONNX model");
+	// ModelProto: ir_version (1, varint) and one graph (7); opset_import (8) and metadata are messages or strings.
+	if (count(1, 0) === 1 && count(7, 2) === 1 && only({ 1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2 })) return { frontend: "onnx" };
 	return other("a protobuf message of another kind");
 }
 

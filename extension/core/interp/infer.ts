@@ -89,7 +89,7 @@ export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: re
 		});
 	};
 
-	runGraph(graph, feedMap, fetches, {
+	const firstRun = (feedValues: Map<string, Tensor>) => runGraph(graph, feedValues, fetches, {
 		onNodeOutputs(node, outputs, _iteration, frame) {
 			frameOf.set(node.name, framePath(frame));
 			if (node.op === "LoopCond" && outputs[0]?.data[0]) trips.set(frame.replace(/#\d+$/, ""), (trips.get(frame.replace(/#\d+$/, "")) ?? 0) + 1);
@@ -99,6 +99,21 @@ export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: re
 			record(node, outputs, folded, true);
 		},
 	});
+	try {
+		firstRun(feedMap);
+	} catch (error) {
+		// Zeros trip kernels that check values (an integer division, Range's delta): ones stand in for the feeds then.
+		// Static values never read the feeds; a shape that does (Range over a fed limit) was never static to the compiler.
+		for (const map of [tensors, outputCounts, frameOf, trips]) map.clear();
+		staticNodes.clear();
+		live.clear();
+		for (const [key, zeros] of feedMap) feedMap.set(key, onesLike(zeros));
+		try {
+			firstRun(feedMap);
+		} catch {
+			throw error;
+		}
+	}
 	// The side of a tf.cond the zero feeds did not take still needs shapes for the compiler: run once more with
 	// both sides live, adding only what the first run never saw.
 	const needed = graph.ancestors(fetches.map((f) => f.node), fedNodes);
@@ -125,6 +140,12 @@ export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: re
 		tripCounts.get(path)!.add(count);
 	}
 	return { tensors, outputCounts, staticNodes, frameOf, tripCounts };
+}
+
+function onesLike(zeros: Tensor): Tensor {
+	const data = allocate(zeros.dtype, shapeSize(zeros.shape));
+	if (ArrayBuffer.isView(data)) (data as Float32Array).fill(1);
+	return { dtype: zeros.dtype, shape: zeros.shape, data };
 }
 
 function mergeShapes(a: number[], b: number[]): number[] {

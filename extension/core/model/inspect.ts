@@ -12,6 +12,8 @@ export interface InspectReport {
 	nodeCount: number;
 	producer: number;
 	ops: { op: string; count: number }[];
+	/** The file's own op types (ONNX), whose names differ from the IR's; absent for TensorFlow models. */
+	sourceOps?: { op: string; count: number }[];
 	placeholders: { name: string; dtype?: DType; shape: string }[];
 	variables: string[];
 	candidateOutputs: string[];
@@ -57,6 +59,7 @@ export function inspectModel(model: LoadedModel): InspectReport {
 		nodeCount: graph.nodes.length,
 		producer: graph.producer,
 		ops,
+		...(model.sourceOps ? { sourceOps: model.sourceOps } : {}),
 		placeholders: graph.nodes.filter((n) => n.op === "Placeholder" || n.op === "PlaceholderV2" || n.op === "PlaceholderWithDefault").map((n) => ({
 			name: n.name,
 			dtype: hasAttr(n, "dtype") ? attrType(n, "dtype") : undefined,
@@ -121,6 +124,7 @@ export function formatInspectReport(report: InspectReport): string {
 		...(report.candidateOutputs.length > 40 ? [`    ... ${report.candidateOutputs.length - 40} more`] : []),
 		`  ops           ${report.ops.length} distinct`,
 		...report.ops.map((o) => `    ${String(o.count).padStart(7)}  ${o.op}`),
+		...(report.sourceOps ? [`  ${report.format} ops`.padEnd(16) + `${report.sourceOps.length} distinct`, ...report.sourceOps.map((o) => `    ${String(o.count).padStart(7)}  ${o.op}`)] : []),
 		`  unsupported   ${opCounts(report.unsupportedOps)} (in ${report.unsupportedScope})`,
 		...(report.unsupportedOpsElsewhere.length > 0
 			? [`                elsewhere in the graph (training, saving, summaries): ${opCounts(report.unsupportedOpsElsewhere)}`]

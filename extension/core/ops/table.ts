@@ -1,8 +1,15 @@
+import { conv3d, convTranspose3d, pool3d } from "../codegen/emitConv3d";
+import { convTranspose } from "../codegen/emitConvTranspose";
+import { argReduction } from "../codegen/emitArgMax";
+import { batchMatMul } from "../codegen/emitBatchMatMul";
 import { gatherOp } from "../codegen/emitGather";
 import {
 	type KernelEmitter, batchNorm, biasAdd, conv2d, elementwise, fillLike, matMul, pool, reduction, softmax,
 } from "../codegen/emitKernels";
 import { randomOp } from "../codegen/emitRandom";
+import { roundOp } from "../codegen/emitRound";
+import { softsignOp } from "../codegen/emitSoftsign";
+import { trigOp } from "../codegen/emitTrig";
 import type { GraphNode } from "../graph/graph";
 import { EXECUTOR_OPS } from "../interp/executor";
 import type { Kernel } from "../interp/kernel";
@@ -79,14 +86,24 @@ const EMITTERS: [KernelEmitter, string[]][] = [
 		"Exp", "Log", "Log1p", "Expm1", "Neg", "Abs", "Sqrt", "Rsqrt", "Square", "Softplus", "LeakyRelu", "Reciprocal", "Inv", "Erf",
 		"Sin", "Cos", "Sign", "Floor", "Ceil", "Cast", "AddN", "Select", "SelectV2",
 	]],
+	[elementwise, ["FloorDiv", "FloorMod", "Mod", "TruncateDiv", "TruncateMod"]],
 	[biasAdd, ["BiasAdd"]],
 	[matMul, ["MatMul"]],
+	[batchMatMul, ["BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"]],
 	[softmax, ["Softmax", "LogSoftmax"]],
 	[reduction, ["Mean", "Sum", "Max", "Min", "Prod"]],
 	[conv2d, ["Conv2D", "DepthwiseConv2dNative"]],
 	[pool, ["MaxPool", "AvgPool"]],
+	[convTranspose, ["Conv2DBackpropInput"]],
+	[conv3d, ["Conv3D"]],
+	[pool3d, ["MaxPool3D", "AvgPool3D"]],
+	[convTranspose3d, ["Conv3DBackpropInputV2"]],
 	[batchNorm, ["FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"]],
 	[fillLike, ["ZerosLike", "OnesLike"]],
+	[argReduction, ["ArgMax", "ArgMin"]],
+	[roundOp, ["Round"]],
+	[softsignOp, ["Softsign"]],
+	[trigOp, ["Tan", "Atan", "Asin", "Acos", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh"]],
 	[randomOp, [...RANDOM_KERNELS.keys()]],
 ];
 const KERNEL_EMITTERS = new Map(EMITTERS.flatMap(([emit, ops]) => ops.map((op) => [op, emit] as const)));

@@ -86,9 +86,9 @@ function activeModel(): vscode.Uri | undefined {
 async function pickModel(): Promise<vscode.Uri | undefined> {
 	const picked = await vscode.window.showOpenDialog({
 		canSelectMany: false,
-		filters: { [vscode.l10n.t("TensorFlow models")]: ["pb", "pbtxt", "meta"] },
+		filters: { [vscode.l10n.t("Models")]: ["pb", "pbtxt", "meta", "onnx"] },
 		openLabel: vscode.l10n.t("Inspect"),
-		title: vscode.l10n.t("Model to open in the graph inspector (GraphDef, MetaGraph or SavedModel)"),
+		title: vscode.l10n.t("Model to open in the graph inspector (GraphDef, MetaGraph, SavedModel or ONNX)"),
 		defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
 	});
 	return picked?.[0];

@@ -1,6 +1,7 @@
 import { type GraphNode, attrInts, attrString } from "../../graph/graph";
 import { type Tensor, formatShape } from "../../graph/tensor";
 import type { Kernel } from "../kernel";
+import { channelsFirst } from "./channelsFirst";
 import { arity, fail, intVector, newTensor, requireFloat, requireNumeric, sameDType, values } from "./util";
 
 /** Output size and leading padding of one spatial dimension, as TensorFlow's GetWindowedOutputSize computes them. */
@@ -131,21 +132,27 @@ function pool(node: GraphNode, input: Tensor, ksize: number[], strideList: numbe
 	if (max) requireNumeric(node, input);
 	else requireFloat(node, input);
 	const [kernelH, kernelW] = spatial(node, "ksize", ksize);
-	const g = geometry(node, input, kernelH, kernelW, strideList, [1, 1, 1, 1]);
+	// TensorFlow's pools have no dilations; ONNX's MaxPool and AveragePool do, and arrive here with the attribute.
+	const g = geometry(node, input, kernelH, kernelW, strideList, attrInts(node, "dilations", [1, 1, 1, 1]));
 	const x = values(node, input);
 	const C = g.channels;
 	const { tensor, data } = newTensor(input.dtype, [g.batch, g.rows.out, g.cols.out, C]);
 	const acc = new Float64Array(C);
 	for (let b = 0; b < g.batch; b++) {
 		for (let oy = 0; oy < g.rows.out; oy++) {
-			const y0 = Math.max(oy * g.strideH - g.rows.before, 0);
-			const y1 = Math.min(oy * g.strideH - g.rows.before + kernelH, g.height);
+			const top = oy * g.strideH - g.rows.before;
 			for (let ox = 0; ox < g.cols.out; ox++) {
-				const x0 = Math.max(ox * g.strideW - g.cols.before, 0);
-				const x1 = Math.min(ox * g.strideW - g.cols.before + kernelW, g.width);
+				const left = ox * g.strideW - g.cols.before;
 				acc.fill(max ? -Infinity : 0);
-				for (let iy = y0; iy < y1; iy++) {
-					for (let ix = x0; ix < x1; ix++) {
+				// Average pooling divides by the taps inside the input only; padding does not count.
+				let count = 0;
+				for (let ky = 0; ky < kernelH; ky++) {
+					const iy = top + ky * g.dilationH;
+					if (iy < 0 || iy >= g.height) continue;
+					for (let kx = 0; kx < kernelW; kx++) {
+						const ix = left + kx * g.dilationW;
+						if (ix < 0 || ix >= g.width) continue;
+						count++;
 						const base = ((b * g.height + iy) * g.width + ix) * C;
 						if (max) {
 							for (let c = 0; c < C; c++) if (x[base + c] > acc[c]) acc[c] = x[base + c];
@@ -154,10 +161,8 @@ function pool(node: GraphNode, input: Tensor, ksize: number[], strideList: numbe
 						}
 					}
 				}
-				// Average pooling divides by the taps inside the input only; padding does not count.
-				const count = max ? 1 : (y1 - y0) * (x1 - x0);
 				const at = ((b * g.rows.out + oy) * g.cols.out + ox) * C;
-				for (let c = 0; c < C; c++) data[at + c] = acc[c] / count;
+				for (let c = 0; c < C; c++) data[at + c] = max ? acc[c] : acc[c] / count;
 			}
 		}
 	}
@@ -165,18 +170,18 @@ function pool(node: GraphNode, input: Tensor, ksize: number[], strideList: numbe
 }
 
 export const CONV_KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>([
-	["Conv2D", (inputs, node) => convolve(node, inputs, false)],
-	["DepthwiseConv2dNative", (inputs, node) => convolve(node, inputs, true)],
-	["MaxPool", (inputs, node) => {
+	["Conv2D", channelsFirst((inputs, node) => convolve(node, inputs, false))],
+	["DepthwiseConv2dNative", channelsFirst((inputs, node) => convolve(node, inputs, true))],
+	["MaxPool", channelsFirst((inputs, node) => {
 		arity(node, inputs, 1);
 		return pool(node, inputs[0], attrInts(node, "ksize"), attrInts(node, "strides"), true);
-	}],
+	})],
 	["MaxPoolV2", (inputs, node) => {
 		arity(node, inputs, 3);
 		return pool(node, inputs[0], intVector(node, inputs[1], "ksize", 4), intVector(node, inputs[2], "strides", 4), true);
 	}],
-	["AvgPool", (inputs, node) => {
+	["AvgPool", channelsFirst((inputs, node) => {
 		arity(node, inputs, 1);
 		return pool(node, inputs[0], attrInts(node, "ksize"), attrInts(node, "strides"), false);
-	}],
+	})],
 ]);

@@ -3,6 +3,8 @@ import type { Tensor } from "../../graph/tensor";
 import { type Kernel, KernelError } from "../kernel";
 import { BINARY_KERNELS } from "./binary";
 import { CONV_KERNELS } from "./conv";
+import { CONV_TRANSPOSE_KERNELS } from "./convTranspose";
+import { CONV3D_KERNELS } from "./conv3d";
 import { ELEMENTWISE_KERNELS } from "./elementwise";
 import { GATHER_KERNELS } from "./gather";
 import { LAYOUT_KERNELS } from "./layout";
@@ -35,6 +37,7 @@ function guarded(kernel: Kernel): Kernel {
 const FAMILIES = [
 	UNARY_KERNELS, BINARY_KERNELS, ELEMENTWISE_KERNELS, MATMUL_KERNELS, CONV_KERNELS, NN_KERNELS, REDUCE_KERNELS,
 	SHAPE_KERNELS, LAYOUT_KERNELS, STRIDED_SLICE_KERNELS, GATHER_KERNELS,
+	CONV_TRANSPOSE_KERNELS, CONV3D_KERNELS,
 ];
 
 function collect(): Map<string, Kernel> {

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import type { DeployReport } from "../../extension/core/deploy/deploy";
+import { loadOnnxBytes } from "../../extension/core/frontends/onnx/load";
+import { buildConfig, formatConfig } from "../../extension/core/frontends/tf/tf2xlaConfig";
+import { parseInputName } from "../../extension/core/graph/graph";
+import { type Tensor, makeTensor } from "../../extension/core/graph/tensor";
+import { knn, tempDir } from "../support/cli";
+import { buildOnnxModel, i64 } from "../support/onnxBuilder";
+import { runOrtSteps } from "../support/ortOracle";
+import { mulberry32 } from "../support/random";
+import { withSandbox } from "../support/sandbox";
+
+// An ONNX LSTM policy (as torch.onnx.export writes one with a fixed batch of 1: an LSTM layer, then Gemm + Softmax)
+// deployed into the sandbox VM's kernel, its state fed back over 10 steps, against onnxruntime run step by step.
+
+const sandbox = withSandbox("onnx-deploy");
+const [INPUT, HIDDEN, ACTIONS, STEPS] = [9, 32, 5, 10];
+const TOLERANCE = 1e-5;
+
+function uniform(random: () => number, shape: number[], scale: number): Tensor {
+	const size = shape.reduce((a, b) => a * b, 1);
+	return makeTensor("float32", shape, Array.from({ length: size }, () => Math.fround((random() * 2 - 1) * scale)));
+}
+
+function policyModel(): Uint8Array {
+	const random = mulberry32(2024);
+	const scale = 1 / Math.sqrt(HIDDEN);
+	return buildOnnxModel({
+		opset: 17,
+		inputs: [{ name: "obs", shape: [1, 1, INPUT] }, { name: "h0", shape: [1, 1, HIDDEN] }, { name: "c0", shape: [1, 1, HIDDEN] }],
+		outputs: [{ name: "probs", shape: [1, ACTIONS] }, { name: "hn", shape: [1, 1, HIDDEN] }, { name: "cn", shape: [1, 1, HIDDEN] }],
+		initializers: [
+			{ name: "lstm.W", value: uniform(random, [1, 4 * HIDDEN, INPUT], scale) },
+			{ name: "lstm.R", value: uniform(random, [1, 4 * HIDDEN, HIDDEN], scale) },
+			{ name: "lstm.B", value: uniform(random, [1, 8 * HIDDEN], scale) },
+			{ name: "head.weight", value: uniform(random, [ACTIONS, HIDDEN], scale) },
+			{ name: "head.bias", value: uniform(random, [ACTIONS], scale) },
+			{ name: "flat_shape", value: i64([2], [1, HIDDEN]) },
+		],
+		nodes: [
+			{ op: "LSTM", name: "/lstm/LSTM", inputs: ["obs", "lstm.W", "lstm.R", "lstm.B", "", "h0", "c0"], outputs: ["lstm_y", "hn", "cn"], attrs: { hidden_size: HIDDEN } },
+			{ op: "Reshape", name: "/Reshape", inputs: ["hn", "flat_shape"], outputs: ["features"] },
+			{ op: "Gemm", name: "/head/Gemm", inputs: ["features", "head.weight", "head.bias"], outputs: ["logits"], attrs: { transB: 1 } },
+			{ op: "Softmax", name: "/Softmax", inputs: ["logits"], outputs: ["probs"], attrs: { axis: -1 } },
+		],
+	});
+}
+
+describe("an ONNX LSTM policy deployed to the sandbox VM's kernel", () => {
+	let modelPath: string;
+	let configPath: string;
+	let inputsPath: string;
+	let observation: Tensor;
+	let fetchNames: Record<string, string>;
+
+	before(() => {
+		const dir = tempDir("onnx-deploy");
+		const bytes = policyModel();
+		modelPath = path.join(dir, "policy.onnx");
+		fs.writeFileSync(modelPath, bytes);
+		const model = loadOnnxBytes(bytes, modelPath);
+		const inputs = model.graphInputs ?? [];
+		const outputs = model.graphOutputs ?? [];
+		const { config } = buildConfig(model.graph, inputs.map((input) => ({ ref: parseInputName(input.tensor).ref, shape: input.shape })),
+			outputs.map((output) => ({ ref: parseInputName(output.tensor).ref })));
+		configPath = path.join(dir, "policy.config.pbtxt");
+		fs.writeFileSync(configPath, formatConfig(config));
+		fetchNames = Object.fromEntries(outputs.map((output) => [output.key, parseInputName(output.tensor).ref.node]));
+		observation = makeTensor("float32", [1, 1, INPUT], Array.from({ length: INPUT }, (_, i) => Math.fround(0.1 * i - 0.3)));
+		inputsPath = path.join(dir, "inputs.json");
+		fs.writeFileSync(inputsPath, JSON.stringify({
+			feeds: { obs: [[Array.from(observation.data as Float32Array)]] }, steps: STEPS, feedback: { h0: fetchNames.hn, c0: fetchNames.cn },
+		}));
+	});
+
+	it(`knn deploy policy.onnx --target sandbox: every value of a ${STEPS}-step fed-back run within ${TOLERANCE} of onnxruntime run step by step`, { skip: sandbox.unavailable }, async () => {
+		const zeros = makeTensor("float32", [1, 1, HIDDEN]);
+		const expected = await runOrtSteps(fs.readFileSync(modelPath), { obs: observation, h0: zeros, c0: zeros }, STEPS, { h0: "hn", c0: "cn" });
+		const result = knn("deploy", modelPath, "--config", configPath, "--target", "sandbox", "--sandbox-dir", sandbox.dir,
+			"--inputs", inputsPath, "--prefix", "onnx_policy", "--json");
+		assert.equal(result.status, 0, result.stdout + result.stderr);
+		const report = JSON.parse(result.stdout) as DeployReport;
+		assert.ok(report.ok, `${report.error}\n${JSON.stringify(report.stages)}`);
+		assert.equal(report.kernel.steps.length, STEPS);
+		let worst = 0;
+		report.kernel.steps.forEach((step, i) => {
+			for (const name of ["probs", "hn", "cn"]) {
+				const actual = (step[fetchNames[name]] as unknown[]).flat(3) as number[];
+				const want = Array.from(expected[i][name].data as Float32Array);
+				assert.equal(actual.length, want.length, `step ${i} ${name}`);
+				want.forEach((value, k) => {
+					const error = Math.abs(actual[k] - value) / Math.max(Math.abs(value), 1);
+					worst = Math.max(worst, error);
+					assert.ok(error <= TOLERANCE, `step ${i} ${name}[${k}]: kernel ${actual[k]}, onnxruntime ${value}`);
+				});
+			}
+		});
+		console.log(`ONNX LSTM policy in the kernel: ${STEPS} steps, largest error vs onnxruntime ${worst.toExponential(2)}; ` +
+			report.stages.map((s) => `${s.name} ${s.ms} ms`).join(", "));
+	});
+});
