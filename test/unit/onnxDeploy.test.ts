@@ -8,46 +8,17 @@ import { buildConfig, formatConfig } from "../../extension/core/frontends/tf/tf2
 import { parseInputName } from "../../extension/core/graph/graph";
 import { type Tensor, makeTensor } from "../../extension/core/graph/tensor";
 import { knn, tempDir } from "../support/cli";
-import { buildOnnxModel, i64 } from "../support/onnxBuilder";
+import { POLICY, recurrentPolicy } from "../support/onnxPolicy";
 import { runOrtSteps } from "../support/ortOracle";
-import { mulberry32 } from "../support/random";
 import { withSandbox } from "../support/sandbox";
 
 // An ONNX LSTM policy (as torch.onnx.export writes one with a fixed batch of 1: an LSTM layer, then Gemm + Softmax)
 // deployed into the sandbox VM's kernel, its state fed back over 10 steps, against onnxruntime run step by step.
 
 const sandbox = withSandbox("onnx-deploy");
-const [INPUT, HIDDEN, ACTIONS, STEPS] = [9, 32, 5, 10];
+const { input: INPUT, hidden: HIDDEN } = POLICY;
+const STEPS = 10;
 const TOLERANCE = 1e-5;
-
-function uniform(random: () => number, shape: number[], scale: number): Tensor {
-	const size = shape.reduce((a, b) => a * b, 1);
-	return makeTensor("float32", shape, Array.from({ length: size }, () => Math.fround((random() * 2 - 1) * scale)));
-}
-
-function policyModel(): Uint8Array {
-	const random = mulberry32(2024);
-	const scale = 1 / Math.sqrt(HIDDEN);
-	return buildOnnxModel({
-		opset: 17,
-		inputs: [{ name: "obs", shape: [1, 1, INPUT] }, { name: "h0", shape: [1, 1, HIDDEN] }, { name: "c0", shape: [1, 1, HIDDEN] }],
-		outputs: [{ name: "probs", shape: [1, ACTIONS] }, { name: "hn", shape: [1, 1, HIDDEN] }, { name: "cn", shape: [1, 1, HIDDEN] }],
-		initializers: [
-			{ name: "lstm.W", value: uniform(random, [1, 4 * HIDDEN, INPUT], scale) },
-			{ name: "lstm.R", value: uniform(random, [1, 4 * HIDDEN, HIDDEN], scale) },
-			{ name: "lstm.B", value: uniform(random, [1, 8 * HIDDEN], scale) },
-			{ name: "head.weight", value: uniform(random, [ACTIONS, HIDDEN], scale) },
-			{ name: "head.bias", value: uniform(random, [ACTIONS], scale) },
-			{ name: "flat_shape", value: i64([2], [1, HIDDEN]) },
-		],
-		nodes: [
-			{ op: "LSTM", name: "/lstm/LSTM", inputs: ["obs", "lstm.W", "lstm.R", "lstm.B", "", "h0", "c0"], outputs: ["lstm_y", "hn", "cn"], attrs: { hidden_size: HIDDEN } },
-			{ op: "Reshape", name: "/Reshape", inputs: ["hn", "flat_shape"], outputs: ["features"] },
-			{ op: "Gemm", name: "/head/Gemm", inputs: ["features", "head.weight", "head.bias"], outputs: ["logits"], attrs: { transB: 1 } },
-			{ op: "Softmax", name: "/Softmax", inputs: ["logits"], outputs: ["probs"], attrs: { axis: -1 } },
-		],
-	});
-}
 
 describe("an ONNX LSTM policy deployed to the sandbox VM's kernel", () => {
 	let modelPath: string;
@@ -58,7 +29,7 @@ describe("an ONNX LSTM policy deployed to the sandbox VM's kernel", () => {
 
 	before(() => {
 		const dir = tempDir("onnx-deploy");
-		const bytes = policyModel();
+		const bytes = recurrentPolicy("LSTM");
 		modelPath = path.join(dir, "policy.onnx");
 		fs.writeFileSync(modelPath, bytes);
 		const model = loadOnnxBytes(bytes, modelPath);

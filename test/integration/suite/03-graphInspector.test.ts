@@ -51,6 +51,16 @@ suite("Graph inspector", () => {
 		assert.ok(rendered <= expected.total);
 	});
 
+	test("a PyTorch-exported ONNX model opens in the inspector, which draws what it says it shows, every node compiling", async function () {
+		const file = "/usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d/model.onnx";
+		if (!fs.existsSync(file)) skipBecause(this, `${file} is absent (apt-get install libonnx-testdata)`);
+		const rendered = await openInInspector(api, file);
+		const { view } = buildGraphView(loadModelBytes(fs.readFileSync(file), file));
+		assert.equal(view.format, "ONNX");
+		assert.equal(rendered, view.nodes.length, `the webview drew ${rendered} nodes; the inspector's view holds ${view.nodes.length}`);
+		assert.deepEqual(view.nodes.filter((n) => !n.supported).map((n) => n.op), [], "every node of the Conv2d export compiles");
+	});
+
 	test("Open Graph Inspector with a model URI opens it in the inspector", async () => {
 		const uri = vscode.Uri.file(sampleFiles().model);
 		await vscode.commands.executeCommand("kernelNN.openGraphInspector", uri);
