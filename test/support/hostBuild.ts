@@ -5,6 +5,19 @@ import { type CompiledModel } from "../../extension/core/codegen/compile";
 import { hostDriverSource } from "../../extension/core/codegen/hostDriver";
 import { type DType, type Tensor, makeTensor, numbers } from "../../extension/core/graph/tensor";
 
+/**
+ * A node:test `skip` value: false when gcc runs, else the reason. Under CI gcc must be there (scripts/setup.sh
+ * installs it), so there it is never a reason to skip and the tests fail instead.
+ */
+export const gccMissing: string | false = (() => {
+	try {
+		execFileSync("gcc", ["--version"], { stdio: "pipe" });
+		return false;
+	} catch {
+		return process.env.CI === "true" ? false : "gcc is not installed (apt-get install gcc)";
+	}
+})();
+
 /** The flags the model unit must pass cleanly: freestanding C99, every warning an error, small frames. */
 export const MODEL_CFLAGS = ["-std=c99", "-ffreestanding", "-O2", "-Wall", "-Wextra", "-Werror", "-Wframe-larger-than=512"];
 

@@ -7,7 +7,9 @@ import { buildConfig } from "../../extension/core/frontends/tf/tf2xlaConfig";
 import { parseInputName } from "../../extension/core/graph/graph";
 import { type DType, type Tensor, makeTensor, numbers } from "../../extension/core/graph/tensor";
 import { runGraph } from "../../extension/core/interp/executor";
-import { tempDir } from "./cli";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { knn, tempDir } from "./cli";
 import { buildHost, runHost } from "./hostBuild";
 import { type OnnxAttrSpec, type OnnxNodeSpec, buildOnnxModel } from "./onnxBuilder";
 import { runOrt } from "./ortOracle";
@@ -77,6 +79,23 @@ const BOUNDARY: Partial<Record<DType, DType>> = { int64: "int32", uint64: "uint3
 function atBoundary(t: Tensor): Tensor {
 	const dtype = BOUNDARY[t.dtype];
 	return dtype ? makeTensor(dtype, t.shape, numbers(t)) : t;
+}
+
+/**
+ * The command-line path a user takes: `knn config MODEL.onnx` from the model's own names into `dir`, then `knn run
+ * --json` with `inputs` as INPUTS.json; each step's fetches by name, flattened.
+ */
+export function knnConfigAndRun(modelPath: string, inputs: object): Record<string, number[]>[] {
+	const dir = path.dirname(modelPath);
+	const configPath = path.join(dir, `${path.basename(modelPath, ".onnx")}.config.pbtxt`);
+	const configured = knn("config", modelPath, "--out", configPath);
+	assert.equal(configured.status, 0, configured.stderr);
+	const inputsPath = path.join(dir, "inputs.json");
+	fs.writeFileSync(inputsPath, JSON.stringify(inputs));
+	const run = knn("run", modelPath, "--config", configPath, "--inputs", inputsPath, "--json");
+	assert.equal(run.status, 0, run.stderr);
+	const { steps } = JSON.parse(run.stdout) as { steps: Record<string, unknown[]>[] };
+	return steps.map((step) => Object.fromEntries(Object.entries(step).map(([name, value]) => [name, value.flat(Infinity) as number[]])));
 }
 
 /** Runs a suite in onnxruntime, the interpreter and the compiled C; every output must match onnxruntime's. */

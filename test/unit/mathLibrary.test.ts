@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { gccMissing } from "../support/hostBuild";
 import { MATH_ERROR_BOUNDS, MATH_FUNCTIONS, type MathFunction, mathErrorSummary, mathLibrarySource } from "../../extension/core/codegen/mathLibrary";
 
 // The generated math functions are built with gcc twice: freestanding with kernel-module flags, to prove they
@@ -14,14 +15,6 @@ import { MATH_ERROR_BOUNDS, MATH_FUNCTIONS, type MathFunction, mathErrorSummary,
 const run = promisify(execFile);
 const HARNESS = path.resolve(__dirname, "../support/mathHarness.c");
 
-const gccSkip = (() => {
-	try {
-		execFileSync("gcc", ["--version"], { stdio: "pipe" });
-		return false;
-	} catch {
-		return "gcc is not installed";
-	}
-})();
 
 /** Warnings that kernel builds or strict user builds turn on, all as errors. */
 const STRICT = ["-std=c99", "-ffreestanding", "-nostdlib", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wconversion", "-Wdouble-promotion", "-Wshadow", "-Wdeclaration-after-statement", "-Wmissing-prototypes", "-Wstrict-prototypes", "-Wundef", "-Wframe-larger-than=512"];
@@ -118,7 +111,7 @@ describe("math library source", () => {
 	});
 });
 
-describe("math library builds freestanding", { skip: gccSkip }, () => {
+describe("math library builds freestanding", { skip: gccMissing }, () => {
 	test("each function alone compiles warning-free with kernel flags and needs no outside symbol", async () => {
 		const results = await Promise.all(MATH_FUNCTIONS.map((fn) => undefinedSymbols(`only_${fn}`, withWrappers([fn]), KERNEL)));
 		MATH_FUNCTIONS.forEach((fn, i) => assert.deepEqual(results[i], [], `knn_${fn}f needs ${results[i].join(", ")}`));
@@ -142,7 +135,7 @@ interface SweepRow {
 	domain: string;
 }
 
-describe("math library accuracy against glibc", { skip: gccSkip }, () => {
+describe("math library accuracy against glibc", { skip: gccMissing }, () => {
 	let harness = "";
 
 	before(() => {

@@ -7,11 +7,11 @@ import { loadOnnxBytes } from "../../extension/core/frontends/onnx/load";
 import { buildConfig } from "../../extension/core/frontends/tf/tf2xlaConfig";
 import { parseInputName } from "../../extension/core/graph/graph";
 import { makeTensor, numbers } from "../../extension/core/graph/tensor";
-import { knn, tempDir } from "../support/cli";
+import { tempDir } from "../support/cli";
 import { buildHost, runHost } from "../support/hostBuild";
 import { buildOnnxModel } from "../support/onnxBuilder";
 import { runOrt } from "../support/ortOracle";
-import { assertCloseToOrt as assertClose, checkOnnxSuite as checkSuite, onnxNode as node, uniform } from "../support/onnxSuite";
+import { assertCloseToOrt as assertClose, checkOnnxSuite as checkSuite, knnConfigAndRun, onnxNode as node, uniform } from "../support/onnxSuite";
 import { mulberry32 } from "../support/random";
 
 // ONNX convolution, pooling and normalization models with random inputs and weights, run by onnxruntime (the
@@ -219,19 +219,11 @@ describe("a small random-weight CNN (Conv-BN-Relu-MaxPool-Conv-GlobalAveragePool
 
 	it("knn config and knn run give onnxruntime's logits within 1e-5 relative", async () => {
 		const expected = (await runOrt(bytes, { input }))["logits"];
-		const dir = tempDir("onnx-cnn");
-		const modelPath = path.join(dir, "cnn.onnx");
+		const modelPath = path.join(tempDir("onnx-cnn"), "cnn.onnx");
 		fs.writeFileSync(modelPath, bytes);
-		const configPath = path.join(dir, "cnn.config.pbtxt");
-		const config = knn("config", modelPath, "--out", configPath);
-		assert.equal(config.status, 0, config.stderr);
-		const inputsPath = path.join(dir, "inputs.json");
 		const nested = Array.from({ length: 3 }, (_, c) => Array.from({ length: 16 }, (_, y) => Array.from(numbers(input).slice((c * 16 + y) * 16, (c * 16 + y + 1) * 16))));
-		fs.writeFileSync(inputsPath, JSON.stringify({ feeds: { input: [nested] } }));
-		const run = knn("run", modelPath, "--config", configPath, "--inputs", inputsPath, "--json");
-		assert.equal(run.status, 0, run.stderr);
-		const logits = (JSON.parse(run.stdout) as { steps: Record<string, number[][]>[] }).steps[0]["logits"];
-		assertClose("knn run logits", makeTensor("float32", [1, 5], logits.flat()), expected);
+		const [{ logits }] = knnConfigAndRun(modelPath, { feeds: { input: [nested] } });
+		assertClose("knn run logits", makeTensor("float32", [1, 5], logits), expected);
 	});
 
 	it("the generated C gives onnxruntime's logits within 1e-5 relative", async () => {

@@ -1,4 +1,3 @@
-import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
@@ -7,11 +6,11 @@ import { loadOnnxBytes } from "../../extension/core/frontends/onnx/load";
 import { buildConfig } from "../../extension/core/frontends/tf/tf2xlaConfig";
 import { parseInputName } from "../../extension/core/graph/graph";
 import { type Tensor, makeTensor, numbers } from "../../extension/core/graph/tensor";
-import { knn, tempDir } from "../support/cli";
+import { tempDir } from "../support/cli";
 import { buildHost, runHost } from "../support/hostBuild";
 import { type OnnxNodeSpec, buildOnnxModel, f32, i64 } from "../support/onnxBuilder";
 import { runOrt } from "../support/ortOracle";
-import { ONNX_TOLERANCE, assertCloseToOrt as assertClose, checkOnnxSuite as checkSuite, onnxNode as node, uniform } from "../support/onnxSuite";
+import { ONNX_TOLERANCE, assertCloseToOrt as assertClose, checkOnnxSuite as checkSuite, knnConfigAndRun, onnxNode as node, uniform } from "../support/onnxSuite";
 
 const INT64_MAX = 2 ** 63 - 1;
 import { mulberry32 } from "../support/random";
@@ -208,18 +207,10 @@ describe("random-weight MLPs exported as PyTorch does match onnxruntime through 
 		it(`${title}: knn config, knn run and the C give onnxruntime's probabilities within ${ONNX_TOLERANCE} relative`, async () => {
 			const { bytes, input } = mlp(style);
 			const expected = (await runOrt(bytes, { input }))["probabilities"];
-			const dir = tempDir(`onnx-mlp-${style}`);
-			const modelPath = path.join(dir, "mlp.onnx");
+			const modelPath = path.join(tempDir(`onnx-mlp-${style}`), "mlp.onnx");
 			fs.writeFileSync(modelPath, bytes);
-			const configPath = path.join(dir, "mlp.config.pbtxt");
-			const config = knn("config", modelPath, "--out", configPath);
-			assert.equal(config.status, 0, config.stderr);
-			const inputsPath = path.join(dir, "inputs.json");
-			fs.writeFileSync(inputsPath, JSON.stringify({ feeds: { input: [Array.from(numbers(input))] } }));
-			const run = knn("run", modelPath, "--config", configPath, "--inputs", inputsPath, "--json");
-			assert.equal(run.status, 0, run.stderr);
-			const probabilities = (JSON.parse(run.stdout) as { steps: Record<string, number[][]>[] }).steps[0]["probabilities"];
-			assertClose(`${style} knn run`, makeTensor("float32", [1, CLASSES], probabilities.flat()), expected);
+			const [{ probabilities }] = knnConfigAndRun(modelPath, { feeds: { input: [Array.from(numbers(input))] } });
+			assertClose(`${style} knn run`, makeTensor("float32", [1, CLASSES], probabilities), expected);
 
 			const model = loadOnnxBytes(bytes, modelPath);
 			const fetches = (model.graphOutputs ?? []).map((o) => parseInputName(o.tensor).ref);

@@ -9,7 +9,7 @@ import { knn, tempDir } from "../support/cli";
 import { buildHost, runHost } from "../support/hostBuild";
 import { POLICY, recurrentPolicy } from "../support/onnxPolicy";
 import { runOrtSteps } from "../support/ortOracle";
-import { ONNX_TOLERANCE, assertCloseToOrt } from "../support/onnxSuite";
+import { ONNX_TOLERANCE, assertCloseToOrt, knnConfigAndRun } from "../support/onnxSuite";
 
 // Recurrent ONNX policies with their state fed back from step to step, as a kernel module runs them: the config
 // written from the model's own names, `knn run` with an INPUTS.json feedback map, and the generated C with the same
@@ -33,18 +33,12 @@ for (const cell of ["LSTM", "GRU"] as const) {
 		};
 
 		it(`knn config from the model's names, then knn run with feedback ${JSON.stringify(state)}: every step within ${ONNX_TOLERANCE} of onnxruntime`, async () => {
-			const configured = knn("config", modelPath, "--out", configPath);
-			assert.equal(configured.status, 0, configured.stderr);
-			const inputsPath = path.join(dir, "inputs.json");
-			fs.writeFileSync(inputsPath, JSON.stringify({ feeds: { obs: [[Array.from(observation.data as Float32Array)]] }, steps: STEPS, feedback: state }));
-			const run = knn("run", modelPath, "--config", configPath, "--inputs", inputsPath, "--json");
-			assert.equal(run.status, 0, run.stderr);
-			const steps = (JSON.parse(run.stdout) as { steps: Record<string, unknown>[] }).steps;
+			const steps = knnConfigAndRun(modelPath, { feeds: { obs: [[Array.from(observation.data as Float32Array)]] }, steps: STEPS, feedback: state });
 			const want = await expected();
 			assert.equal(steps.length, STEPS);
 			steps.forEach((step, i) => {
 				for (const name of outputs) {
-					const got = makeTensor("float32", want[i][name].shape, (step[name] as unknown[]).flat(3) as number[]);
+					const got = makeTensor("float32", want[i][name].shape, step[name]);
 					assertCloseToOrt(`step ${i} ${name}`, got, want[i][name]);
 				}
 			});
