@@ -5,7 +5,7 @@ import { registerCommands } from "./vscode/commands";
 import { GraphCache, registerConfigDiagnostics } from "./vscode/configLanguage";
 import { Deployer } from "./vscode/deployCommand";
 import { generateConfigInteractively } from "./vscode/generateConfig";
-import { pressSignature, registerGraphInspector, webviewRenderedNodeCount, writeConfig } from "./vscode/graphInspector/register";
+import { pressSignature, registerGraphInspector, nodeDetails, renderedNodes, webviewRenderedNodeCount, writeConfig } from "./vscode/graphInspector/register";
 import { KernelLogTerminals } from "./vscode/kernelLogTerminal";
 import { componentLog } from "./vscode/log";
 import { SandboxMonitor, registerSandboxCommands } from "./vscode/sandboxCommands";
@@ -38,7 +38,7 @@ export function activate(context: vscode.ExtensionContext): KernelNNApi {
 	);
 	return {
 		lastDeployReport: () => services.lastReport(),
-		graphInspector: { webviewRenderedNodeCount, pressSignature, writeConfig },
+		graphInspector: { webviewRenderedNodeCount, renderedNodes, nodeDetails, pressSignature, writeConfig },
 		comparePanel: { webviewSummary },
 		kernelLog: { terminalLines: (target) => kernelLogs.lines(target) },
 	};

@@ -25,3 +25,8 @@ if [ ! -x node_modules/.bin/tsx ] || [ ! -f node_modules/.package-lock.json ] ||
 	# onnxruntime-node's postinstall would download GPU providers; its package already holds the CPU runtime the tests use.
 	ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
+# The TFLite runtime oracle pins tfjs-core 4.9, so it has its own folder and lockfile.
+oracle=test/oracles/tflite
+if [ ! -f $oracle/node_modules/.package-lock.json ] || [ $oracle/package-lock.json -nt $oracle/node_modules/.package-lock.json ]; then
+	npm ci --prefix $oracle --no-audit --no-fund --loglevel=error
+fi

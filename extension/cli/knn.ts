@@ -15,8 +15,9 @@ import { parseStepInputs, runSteps, stepsToJson } from "../core/model/steps";
 import { writeFileAtomic } from "../core/util/atomicWrite";
 import { compileModel, validatePrefix } from "../core/codegen/compile";
 import { hostDriverSource } from "../core/codegen/hostDriver";
-import { writeModuleProject } from "../core/kmod/moduleProject";
+import { writeCompiledModule } from "../core/kmod/moduleProject";
 import { sandbox } from "./sandboxCommand";
+import { quantize } from "./quantizeCommand";
 import { TARGET_USAGE, deployCommand, dmesgCommand } from "./targetCommands";
 
 const USAGE = `knn: Kernel NN command line
@@ -25,24 +26,31 @@ const USAGE = `knn: Kernel NN command line
   knn freeze MODEL --fetch NODE[,NODE...] --out FROZEN.pb [--checkpoint PREFIX]
   knn config MODEL --feed NODE[:IDX][=D0xD1x...] ... --fetch NODE[:IDX] ... --out graph.config.pbtxt [--checkpoint PREFIX]
   knn config MODEL --signature NAME [--batch N] --out graph.config.pbtxt [--checkpoint PREFIX]
-  knn config MODEL.onnx [--feed NAME=D0xD1x...] [--fetch NAME,...] --out graph.config.pbtxt
+  knn config MODEL.onnx|MODEL.tflite [--feed NAME=D0xD1x...] [--fetch NAME,...] --out graph.config.pbtxt
   knn config MODEL --check graph.config.pbtxt [--checkpoint PREFIX]
   knn run MODEL --config graph.config.pbtxt --inputs INPUTS.json [--checkpoint PREFIX] [--json]
   knn compile MODEL --config graph.config.pbtxt --prefix NAME --out DIR [--template selftest|tcp] [--host-driver]
-             [--checkpoint PREFIX]
+             [--no-fpu] [--checkpoint PREFIX]
+
+  knn quantize MODEL --config graph.config.pbtxt --calibration DATA.npy|INPUTS.json --out MODEL_int8.tflite
+             [--per-channel] [--checkpoint PREFIX] [--json]
 
 ${TARGET_USAGE}
   knn sandbox start|stop|status|ssh [--dir DIR] [--json]
 
-MODEL is a frozen GraphDef (.pb or .pbtxt), a MetaGraphDef (.meta), a SavedModel directory or an ONNX model (.onnx).
-An ONNX model's config defaults to all its graph inputs and outputs in graph order, dynamic dimensions set to 1;
-  node names are the ONNX tensor names (one ending in ":N" is written "_N").
+MODEL is a frozen GraphDef (.pb or .pbtxt), a MetaGraphDef (.meta), a SavedModel directory, an ONNX model (.onnx)
+  or a TensorFlow Lite model (.tflite, float or quantized).
+An ONNX or TFLite model's config defaults to all its graph inputs and outputs in graph order, dynamic dimensions set
+  to 1; node names are the file's tensor names (one ending in ":N" is written "_N").
 --feed NODE=1x30 feeds a [1,30] tensor, NODE= a scalar; NODE alone takes the placeholder's declared shape.
 --signature NAME takes the feeds and fetches from a SavedModel signature (knn inspect lists them): inputs then
   outputs in key order, each named by its key; unknown dimensions become N (--batch, default 1). Without --feed,
   --fetch and --signature, knn config uses serving_default when the model has it.
 --host-driver also writes NAME_host.c, a user-space main() that runs the same C from hex words on stdin.
-INPUTS.json: {"feeds": {"NODE[:IDX]": [[...]]}, "steps": N, "feedback": {"FEED": "FETCH"}}`;
+--no-fpu compiles a quantized model to integer-only C: float inputs and outputs become int32 fixed point (NAME.h
+  gives each one's fractional bits), the module uses no FPU, and a node still computing in float is refused.
+INPUTS.json: {"feeds": {"NODE[:IDX]": [[...]]}, "steps": N, "feedback": {"FEED": "FETCH"}}; a data set adds
+"feedsPerStep": [{"NODE": [[...]]}, ...] (step i takes entry i first, then feedback, then feeds)`;
 
 const DEFAULT_SIGNATURE = "serving_default";
 
@@ -174,7 +182,7 @@ function compile(args: string[]): number {
 		args, allowPositionals: true,
 		options: {
 			config: { type: "string" }, prefix: { type: "string" }, out: { type: "string" }, checkpoint: { type: "string" },
-			template: { type: "string", default: "selftest" }, "host-driver": { type: "boolean" },
+			template: { type: "string", default: "selftest" }, "host-driver": { type: "boolean" }, "no-fpu": { type: "boolean" },
 		},
 	});
 	const modelPath = required(positionals[0], "MODEL");
@@ -185,20 +193,10 @@ function compile(args: string[]): number {
 	if (template !== "selftest" && template !== "tcp") throw new UsageError(`--template must be selftest or tcp, not "${template}"`);
 	const start = performance.now();
 	const { graph, parsed } = loadConfigured(modelPath, configPath, values.checkpoint);
-	const compiled = compileModel(graph, parsed.config, prefix, `${path.basename(modelPath)} with ${path.basename(configPath)}`);
-	fs.mkdirSync(out, { recursive: true });
-	for (const file of compiled.files) writeFileAtomic(path.join(out, file.name), file.text);
+	const noFpu = values["no-fpu"] === true;
+	const compiled = compileModel(graph, parsed.config, prefix, `${path.basename(modelPath)} with ${path.basename(configPath)}`, { noFpu });
+	const moduleFiles = writeCompiledModule(out, compiled, template);
 	if (values["host-driver"]) writeFileAtomic(path.join(out, `${prefix}_host.c`), hostDriverSource(prefix));
-	const bytes = (i: number, kind: "argument" | "result") => {
-		const buffer = kind === "argument" ? compiled.program.arguments[i] : compiled.program.results[i];
-		return { name: kind === "argument" ? compiled.program.argumentNames[i] : compiled.program.resultNames[i], bytes: buffer.size * 4 };
-	};
-	const moduleFiles = writeModuleProject(out, {
-		prefix, template,
-		arguments: compiled.program.arguments.map((_, i) => bytes(i, "argument")),
-		results: compiled.program.results.map((_, i) => bytes(i, "result")),
-		modelFiles: [`${prefix}_model.c`],
-	});
 	const r = compiled.report;
 	console.error(`${out}: ${[...compiled.files.map((f) => f.name), ...moduleFiles.map((f) => path.basename(f))].join(", ")}`);
 	console.error(`  ${r.kernels} steps, ${r.loops} loop(s); arena ${r.arenaBytes} bytes (temporaries ${r.tempBytes}, ${r.tempBytesUnshared} without reuse); weights ${r.weightBytes} bytes; ${(performance.now() - start).toFixed(0)} ms`);
@@ -206,7 +204,7 @@ function compile(args: string[]): number {
 }
 
 const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
-	inspect, freeze, config, run, compile, deploy: deployCommand, dmesg: dmesgCommand, sandbox,
+	inspect, freeze, config, run, compile, quantize, deploy: deployCommand, dmesg: dmesgCommand, sandbox,
 };
 
 export async function main(argv: string[]): Promise<number> {

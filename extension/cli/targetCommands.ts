@@ -11,7 +11,7 @@ import { parseTarget } from "../core/targets/targetSpec";
 
 export const TARGET_USAGE = `  knn deploy MODEL --config CFG --target sandbox|ssh://user@host:port|local --inputs INPUTS.json
              [--prefix NAME] [--build-on local|target] [--kdir DIR] [--keep] [--tolerance T] [--checkpoint PREFIX]
-             [--bench N] [--json] [--accept-new-host-key] [--sandbox-dir DIR]
+             [--bench N] [--no-fpu] [--json] [--accept-new-host-key] [--sandbox-dir DIR]
   knn dmesg --target T [--follow] [--module NAME] [--levels] [--accept-new-host-key] [--sandbox-dir DIR]`;
 
 function defaultSandboxDir(): string {
@@ -53,7 +53,7 @@ export async function deployCommand(args: string[]): Promise<number> {
 		options: {
 			...TARGET_OPTIONS, config: { type: "string" }, inputs: { type: "string" }, prefix: { type: "string" }, "build-on": { type: "string", default: "local" },
 			kdir: { type: "string" }, keep: { type: "boolean" }, tolerance: { type: "string", default: "1e-6" }, checkpoint: { type: "string" },
-			bench: { type: "string" }, json: { type: "boolean" },
+			bench: { type: "string" }, json: { type: "boolean" }, "no-fpu": { type: "boolean" },
 		},
 	});
 	const modelPath = positionals[0];
@@ -70,7 +70,7 @@ export async function deployCommand(args: string[]): Promise<number> {
 	try {
 		const report = await deploy({
 			modelPath, configPath: values.config, checkpoint: values.checkpoint, inputs, target, prefix, buildOn, kdir: values.kdir, remoteBuild,
-			keep: Boolean(values.keep), tolerance, extraParameters: values.bench ? [`bench=${values.bench}`] : [], signal: controller.signal,
+			keep: Boolean(values.keep), tolerance, noFpu: values["no-fpu"] === true, extraParameters: values.bench ? [`bench=${values.bench}`] : [], signal: controller.signal,
 			onStage: values.json ? undefined : (stage, phase) => { if (phase === "start") process.stderr.write(`knn deploy: ${stage.name}...\n`); },
 		});
 		console.log(values.json ? JSON.stringify(report) : formatReport(report));

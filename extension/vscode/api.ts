@@ -1,5 +1,5 @@
 import type * as vscode from "vscode";
-import type { ConfigPicks } from "../../webview/shared/protocol";
+import type { ConfigPicks, NodeDetails } from "../../webview/shared/protocol";
 import type { DeployReport } from "../core/deploy/deploy";
 
 /**
@@ -11,6 +11,10 @@ export interface KernelNNApi {
 	graphInspector: {
 		/** Asks the webview of the inspector open on `uri` how many nodes it drew. */
 		webviewRenderedNodeCount(uri: vscode.Uri): Promise<number>;
+		/** The nodes the webview of the inspector open on `uri` drew, with their ops. */
+		renderedNodes(uri: vscode.Uri): Promise<{ name: string; op: string }[]>;
+		/** What the inspector open on `uri` sends its details pane when node `name` is clicked (op, attribute rows). */
+		nodeDetails(uri: vscode.Uri, name: string): NodeDetails;
 		/** Presses the button of signature `key` in the inspector's webview, as a person would; the picks it made, or null. */
 		pressSignature(uri: vscode.Uri, key: string): Promise<ConfigPicks | null>;
 		/** Writes graph.config.pbtxt beside the model, as the webview's button does. */

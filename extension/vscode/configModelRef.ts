@@ -20,7 +20,7 @@ const CONFIG_NAME = /(^graph\.config\.pbtxt$|\.config\.pbtxt$)/;
 
 /** File names that may hold a TensorFlow model (content decides later; a config is never one). */
 export function isModelFileName(name: string): boolean {
-	return !CONFIG_NAME.test(name) && /\.(pb|pbtxt|meta|onnx)$/.test(name);
+	return !CONFIG_NAME.test(name) && /\.(pb|pbtxt|meta|onnx|tflite)$/.test(name);
 }
 
 /** A config file's name, as the language contribution matches it. */

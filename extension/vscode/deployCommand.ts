@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { type DeployReport, type StageReport, deploy } from "../core/deploy/deploy";
+import { type DeployReport, type StageReport, deploy, deployStages } from "../core/deploy/deploy";
 import type { StepInputs } from "../core/model/steps";
 import { abortSignalFor } from "./cancellation";
 import { prefixFromModelName } from "./configModelRef";
@@ -21,6 +21,8 @@ export interface DeployArgs {
 	prefix?: string;
 	keep?: boolean;
 	buildOn?: "local" | "target";
+	/** Integer-only module; default the kernelNN.noFpu setting. */
+	noFpu?: boolean;
 }
 
 export interface DeployRequest {
@@ -31,6 +33,8 @@ export interface DeployRequest {
 	prefix: string;
 	keep: boolean;
 	buildOn?: "local" | "target";
+	/** Default the kernelNN.noFpu setting of the config's folder. */
+	noFpu?: boolean;
 }
 
 export interface DeployHooks {
@@ -38,9 +42,6 @@ export interface DeployHooks {
 	onStage?: (stage: StageReport, phase: "start" | "end") => void;
 	onLine?: (line: string) => void;
 }
-
-/** The stages deploy() runs, for a progress bar that moves evenly; "connect" is ours. */
-const STAGE_COUNT = 11;
 
 /** Runs the core deploy pipeline against a target and records the report (which fires onDidDeploy). */
 export class Deployer {
@@ -75,7 +76,7 @@ export class Deployer {
 			const report = await deploy({
 				modelPath, configPath, inputs: request.inputs, target: handle.target, prefix: request.prefix,
 				buildOn: request.buildOn ?? settings.buildOn, kdir: settings.kernelHeadersDir, remoteBuild: handle.remoteBuild,
-				keep: request.keep, tolerance: settings.tolerance, signal: hooks.signal,
+				keep: request.keep, tolerance: settings.tolerance, noFpu: request.noFpu ?? settings.noFpu, signal: hooks.signal,
 				onStage: (stage, phase) => {
 					if (phase === "end") this.log.info(`${stage.ok ? "ok  " : "FAIL"} ${stage.name} (${stage.ms} ms)${stage.error ? `: ${stage.error}` : ""}`);
 					hooks.onStage?.(stage, phase);
@@ -120,8 +121,11 @@ export async function deployCommand(
 	const { inputs, description } = await resolveInputs(model, config, args?.inputs, interactive);
 	const target = args?.target ?? targets.current;
 	const prefix = args?.prefix ?? prefixFromModelName(path.basename(model.path));
-	const request: DeployRequest = { model, config, inputs, target, prefix, keep: args?.keep ?? false, buildOn: args?.buildOn };
+	const request: DeployRequest = { model, config, inputs, target, prefix, keep: args?.keep ?? false, buildOn: args?.buildOn, noFpu: args?.noFpu };
 
+	// One more than deploy()'s own stages: the connection is ours.
+	const settings = readSettings(config);
+	const stageCount = deployStages({ buildOn: request.buildOn ?? settings.buildOn, noFpu: request.noFpu ?? settings.noFpu, keep: request.keep }).length + 1;
 	const report = await vscode.window.withProgress(
 		{ location: vscode.ProgressLocation.Notification, title: `Kernel NN: deploying ${prefix} to ${target}`, cancellable: true },
 		async (progress, token) => {
@@ -130,7 +134,7 @@ export async function deployCommand(
 				progress.report({ message: `inputs: ${description}` });
 				return await deployer.run(request, {
 					signal: abort.signal,
-					onStage: (stage, phase) => { if (phase === "start") progress.report({ message: `${stage.name}...`, increment: 100 / STAGE_COUNT }); },
+					onStage: (stage, phase) => { if (phase === "start") progress.report({ message: `${stage.name}...`, increment: 100 / stageCount }); },
 				});
 			} finally {
 				abort.dispose();

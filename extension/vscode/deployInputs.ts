@@ -1,6 +1,6 @@
 // Inputs for a deploy when the user has no inputs file: zeros of each feed's shape, and recurrent state fed back
 // from fetches that look like it. No `vscode` here.
-import type { StepInputs } from "../core/model/steps";
+import { type StepInputs, stepCount } from "../core/model/steps";
 
 export interface TensorSignature {
 	/** "node" or "node:1", as in the config. */
@@ -46,4 +46,12 @@ export function zeroInputs(feeds: readonly TensorSignature[], feedback: Record<s
 /** "global/Placeholder_1 ← global/rnn/while/Exit_2, ..." for a quick pick's detail. */
 export function describeFeedback(feedback: Record<string, string>): string {
 	return Object.entries(feedback).map(([feed, fetch]) => `${feed} ← ${fetch}`).join(", ");
+}
+
+/** "60 step(s) from feedsPerStep, feeds input/Ob" for a quick pick's description. */
+export function describeInputs(inputs: StepInputs): string {
+	const entries = inputs.feedsPerStep;
+	const names = new Set([...Object.keys(inputs.feeds), ...(entries ?? []).flatMap((entry) => Object.keys(entry))]);
+	const source = entries ? ` from feedsPerStep (${entries.length} entries)` : "";
+	return `${stepCount(inputs)} step(s)${source}, feeds ${[...names].join(", ")}`;
 }

@@ -1,10 +1,12 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { type FeedRequest, buildConfig, formatConfig } from "../core/frontends/tf/tf2xlaConfig";
-import { parseInputName } from "../core/graph/graph";
+import { graphIoRequests } from "../core/frontends/onnx/config";
+import { parseInputName, refKey } from "../core/graph/graph";
 import { declaredShape } from "../core/interp/infer";
 import { formatShape } from "../core/graph/tensor";
 import { inspectModel } from "../core/model/inspect";
+import type { LoadedModel } from "../core/frontends";
 import { UserCancelled } from "./cancellation";
 import { formatShapeText, modelCommentLine, parseShapeText } from "./configModelRef";
 import type { ComponentLog } from "./log";
@@ -20,8 +22,9 @@ export interface FeedArg {
 /** kernelNN.generateConfig's optional argument; with it nothing is asked. */
 export interface GenerateConfigArgs {
 	model?: UriArg;
-	/** Default: every placeholder with its declared shape. */
+	/** Default: the inputs an ONNX or TFLite file declares, else every placeholder with its declared shape. */
 	feeds?: (string | FeedArg)[];
+	/** Default: the outputs an ONNX or TFLite file declares; required for TensorFlow models. */
 	fetches?: string[];
 	/** Default: graph.config.pbtxt beside the model. */
 	out?: UriArg;
@@ -48,10 +51,18 @@ export async function generateConfigCommand(log: ComponentLog, args: GenerateCon
 	if (interactive || args === undefined) return generateConfigInteractively(log, await resolveModel(args?.model, true));
 	const model = await resolveModel(args.model, false);
 	const loaded = await readModel(model);
-	const feeds = (args.feeds ?? inspectModel(loaded).placeholders.map((p) => p.name)).map((feed) => (typeof feed === "string" ? { name: feed } : feed));
-	const fetches = args.fetches ?? [];
+	const declared = declaredIo(loaded);
+	const feeds = (args.feeds ?? declared?.feeds ?? inspectModel(loaded).placeholders.map((p) => p.name)).map((feed) => (typeof feed === "string" ? { name: feed } : feed));
+	const fetches = args.fetches ?? declared?.fetches ?? [];
 	if (fetches.length === 0) throw new Error(`generateConfig needs { fetches: [...] }: which outputs of ${path.basename(model.path)} the module computes`);
 	return written(log, await writeConfigFile(model, feeds, fetches, args.out ? toUri(args.out) : undefined), feeds, fetches, false);
+}
+
+/** The feeds and fetches an ONNX or TFLite file names itself (unknown dimensions as 1), as `knn config` takes them. */
+function declaredIo(model: LoadedModel): { feeds: FeedArg[]; fetches: string[] } | undefined {
+	if (!model.graphInputs) return undefined;
+	const { feeds, fetches } = graphIoRequests(model, [], []);
+	return { feeds: feeds.map((feed) => ({ name: refKey(feed.ref), shape: feed.shape })), fetches: fetches.map((fetch) => refKey(fetch.ref)) };
 }
 
 /** The interactive steps for a known model (also offered when a deploy or build finds no config). */
@@ -79,10 +90,13 @@ async function askFeedsAndFetches(model: vscode.Uri): Promise<{ feeds: FeedArg[]
 	const graph = loaded.graph;
 	const title = `Kernel NN: Generate graph.config.pbtxt for ${path.basename(model.path)}`;
 	const placeholderItems: NodeItem[] = report.placeholders.map((p) => ({ label: p.name, name: p.name, description: `${p.dtype ?? "?"} ${p.shape}`, picked: true }));
-	const candidates = new Set(report.candidateOutputs);
+	// An ONNX or TFLite file names its outputs: they are the outputs, picked already.
+	const declared = loaded.graphOutputs?.map((output) => refKey(parseInputName(output.tensor).ref)).filter((name) => graph.has(parseInputName(name).ref.node));
+	const likely = declared?.length ? declared : report.candidateOutputs;
+	const candidates = new Set(likely);
 	const fetchItems: NodeItem[] = [
-		{ label: "Likely outputs", kind: vscode.QuickPickItemKind.Separator, name: "" },
-		...report.candidateOutputs.map((name) => ({ label: name, name, description: graph.node(name).op, picked: report.candidateOutputs.length <= 3 })),
+		{ label: declared?.length ? "Outputs the file declares" : "Likely outputs", kind: vscode.QuickPickItemKind.Separator, name: "" },
+		...likely.map((name) => ({ label: name, name, description: graph.node(parseInputName(name).ref.node).op, picked: declared?.length ? true : likely.length <= 3 })),
 		{ label: "Other nodes", kind: vscode.QuickPickItemKind.Separator, name: "" },
 		...graph.nodes.filter((n) => !candidates.has(n.name) && n.op !== "Const" && n.op !== "NoOp").map((n) => ({ label: n.name, name: n.name, description: n.op })),
 	];

@@ -5,10 +5,9 @@ import * as path from "node:path";
 import { compileModel } from "../core/codegen/compile";
 import { formatProblem } from "../core/frontends/tf/tf2xlaConfig";
 import { NO_HEADERS_HINT, installedHeaderVersions } from "../core/kmod/kernelHeaders";
-import { moduleLayout, writeModuleProject } from "../core/kmod/moduleProject";
+import { moduleLayout, writeCompiledModule } from "../core/kmod/moduleProject";
 import { ConfigMismatchError, loadConfigured } from "../core/model/prepare";
 import { readSandboxInfo } from "../core/sandbox/sandboxVm";
-import { writeFileAtomic } from "../core/util/atomicWrite";
 
 export interface ModuleBuildRequest {
 	modelPath: string;
@@ -18,6 +17,8 @@ export interface ModuleBuildRequest {
 	outDir: string;
 	/** The kernel build tree for `make KDIR=`; undefined lets the Makefile use the running kernel's. */
 	kdir?: string;
+	/** Integer-only C and a module without FPU flags (knn compile --no-fpu); refused for float models. */
+	noFpu?: boolean;
 	signal?: AbortSignal;
 	/** Every line of output, compiler diagnostics in gcc's file:line:column form. */
 	onLine: (line: string) => void;
@@ -49,7 +50,7 @@ export function chooseKernelBuildDir(options: { kernelHeadersDir?: string; targe
 
 export async function buildModule(request: ModuleBuildRequest): Promise<ModuleBuildResult> {
 	const { prefix, outDir, onLine } = request;
-	const koPath = path.join(outDir, moduleLayout(prefix, [`${prefix}_model.c`]).koFile);
+	const koPath = path.join(outDir, moduleLayout(prefix, [`${prefix}_model.c`], request.noFpu).koFile);
 	const fail = (error: string): ModuleBuildResult => ({ ok: false, koPath, error });
 	onLine(`compiling ${request.modelPath} with ${request.configPath} into ${outDir}`);
 	let configured: ReturnType<typeof loadConfigured>;
@@ -61,14 +62,10 @@ export async function buildModule(request: ModuleBuildRequest): Promise<ModuleBu
 		return fail(`${path.basename(request.configPath)} has ${error.problems.length} error(s)`);
 	}
 	const { graph, parsed } = configured;
-	const compiled = compileModel(graph, parsed.config, prefix, `${path.basename(request.modelPath)} with ${path.basename(request.configPath)}`);
-	fs.mkdirSync(outDir, { recursive: true });
-	for (const file of compiled.files) writeFileAtomic(path.join(outDir, file.name), file.text);
-	const tensors = (kind: "argument" | "result") => (kind === "argument" ? compiled.program.arguments : compiled.program.results)
-		.map((buffer, i) => ({ name: (kind === "argument" ? compiled.program.argumentNames : compiled.program.resultNames)[i], bytes: buffer.size * 4 }));
-	writeModuleProject(outDir, { prefix, template: "selftest", arguments: tensors("argument"), results: tensors("result"), modelFiles: [`${prefix}_model.c`] });
+	const compiled = compileModel(graph, parsed.config, prefix, `${path.basename(request.modelPath)} with ${path.basename(request.configPath)}`, { noFpu: request.noFpu });
+	writeCompiledModule(outDir, compiled, "selftest");
 	const r = compiled.report;
-	onLine(`${r.kernels} steps, ${r.loops} loop(s); arena ${r.arenaBytes} bytes; weights ${r.weightBytes} bytes`);
+	onLine(`${r.kernels} steps, ${r.loops} loop(s); arena ${r.arenaBytes} bytes; weights ${r.weightBytes} bytes${request.noFpu ? "; integer only (no FPU)" : ""}`);
 
 	const { LocalTarget } = await import("../core/targets/localTarget");
 	const local = new LocalTarget();

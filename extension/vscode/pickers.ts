@@ -7,7 +7,7 @@ import { shapeFromProto } from "../core/graph/tensor";
 import { type StepInputs, parseStepInputs } from "../core/model/steps";
 import { UserCancelled } from "./cancellation";
 import { isConfigFileName, isModelFileName } from "./configModelRef";
-import { type TensorSignature, describeFeedback, guessFeedback, zeroInputs } from "./deployInputs";
+import { type TensorSignature, describeFeedback, describeInputs, guessFeedback, zeroInputs } from "./deployInputs";
 import { errorMessage } from "./log";
 import { findModelForConfig, listFolder, readGraphFor } from "./modelFiles";
 
@@ -151,7 +151,7 @@ export async function resolveInputs(model: vscode.Uri, config: vscode.Uri, arg: 
 		{ label: "$(circle-outline) Zeros", description: "1 step", detail: feeds.map((f) => `${f.name} [${f.shape.join(",")}]`).join(", "), run: () => zeros(false) },
 		{
 			label: "$(folder-opened) Choose an Inputs File...",
-			detail: `{"feeds": {"NODE": [...]}, "steps": N, "feedback": {"FEED": "FETCH"}}`,
+			detail: `{"feeds": {"NODE": [...]}, "feedsPerStep": [{"NODE": [...]}, ...], "steps": N, "feedback": {"FEED": "FETCH"}}`,
 			run: async () => {
 				const picked = await vscode.window.showOpenDialog({ title: "Kernel NN: inputs JSON", defaultUri: vscode.Uri.joinPath(config, ".."), canSelectMany: false, filters: { JSON: ["json"] } });
 				return picked?.[0] ? readInputsFile(picked[0]) : undefined;
@@ -173,12 +173,12 @@ async function readInputsFile(uri: vscode.Uri): Promise<{ inputs: StepInputs; de
 		throw new Error(`${uri.fsPath}: not valid JSON (${errorMessage(error)})`);
 	}
 	const inputs = parseStepInputs(json, uri.fsPath);
-	return { inputs, name, description: `${name}: ${inputs.steps ?? 1} step(s), feeds ${Object.keys(inputs.feeds).join(", ")}` };
+	return { inputs, name, description: `${name}: ${describeInputs(inputs)}` };
 }
 
 const NOT_INPUTS = /^(package(-lock)?|tsconfig|jsconfig|settings|launch|tasks|extensions)\.json$/;
 
-/** JSON files beside the config that are inputs files (they have "feeds"). */
+/** JSON files beside the config that are inputs files (they have "feeds" or "feedsPerStep"). */
 async function inputsFilesBeside(config: vscode.Uri): Promise<{ inputs: StepInputs; description: string; name: string }[]> {
 	const folder = vscode.Uri.joinPath(config, "..");
 	const names = (await listFolder(folder)).filter(([name, type]) => type & vscode.FileType.File && name.endsWith(".json") && !NOT_INPUTS.test(name)).map(([name]) => name).sort();

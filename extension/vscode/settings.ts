@@ -10,6 +10,8 @@ export interface KernelNNSettings {
 	buildOn: "local" | "target";
 	tolerance: number;
 	sandboxDir?: string;
+	/** Integer-only modules (knn --no-fpu): fixed-point edges, no kernel_fpu_begin/end. */
+	noFpu: boolean;
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): KernelNNSettings {
@@ -26,6 +28,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): KernelNNSetting
 		buildOn: config.get<string>("buildOn", "local") === "target" ? "target" : "local",
 		tolerance: Number.isFinite(tolerance) && tolerance >= 0 ? tolerance : 1e-6,
 		sandboxDir: optionalPath("sandbox.dir"),
+		noFpu: config.get<boolean>("noFpu", false) === true,
 	};
 }
 

@@ -23,6 +23,8 @@ export interface KernelNNTaskDefinition extends vscode.TaskDefinition {
 	inputs?: string;
 	/** A kernelNN.target value (deploy: where to; build: whose kernel to build for); default the selected target. */
 	target?: string;
+	/** Integer-only module (knn --no-fpu); default the kernelNN.noFpu setting. */
+	noFpu?: boolean;
 }
 
 function isDefinition(value: vscode.TaskDefinition): value is KernelNNTaskDefinition {
@@ -101,7 +103,7 @@ export class KernelNNTasks implements vscode.TaskProvider, vscode.Disposable {
 	}
 
 	/** kernelNN.buildModule: runs the build task (errors land in Problems) and returns where the module is. */
-	async buildModuleCommand(args: { model?: UriArg; config?: UriArg; prefix?: string; target?: string } | undefined, interactive: boolean): Promise<ModuleBuildResult> {
+	async buildModuleCommand(args: { model?: UriArg; config?: UriArg; prefix?: string; target?: string; noFpu?: boolean } | undefined, interactive: boolean): Promise<ModuleBuildResult> {
 		requireTrust("Building a kernel module");
 		const { model, config } = await resolveModelAndConfig(args, interactive, this.generate);
 		const folder = vscode.workspace.getWorkspaceFolder(config) ?? vscode.workspace.workspaceFolders?.[0];
@@ -109,6 +111,7 @@ export class KernelNNTasks implements vscode.TaskProvider, vscode.Disposable {
 		const definition: KernelNNTaskDefinition = {
 			type: TASK_TYPE, action: "build", model: localPath(model, "The model"), config: localPath(config, "The config"),
 			...(args?.prefix ? { prefix: args.prefix } : {}), ...(args?.target ? { target: args.target } : {}),
+			...(args?.noFpu !== undefined ? { noFpu: args.noFpu } : {}),
 		};
 		const outDir = this.outDir(folder, definition);
 		const task = this.createTask(folder, definition);
@@ -160,9 +163,10 @@ export class KernelNNTasks implements vscode.TaskProvider, vscode.Disposable {
 		try {
 			const target = definition.target ?? settings.target;
 			const { kdir, why } = chooseKernelBuildDir({ kernelHeadersDir: settings.kernelHeadersDir, target, sandboxDir: sandboxDir(this.context) });
-			write(`building for ${why}${kdir ? ` (${kdir})` : ""}`);
+			const noFpu = definition.noFpu ?? settings.noFpu;
+			write(`building ${noFpu ? "an integer-only module " : ""}for ${why}${kdir ? ` (${kdir})` : ""}`);
 			result = await buildModule({
-				modelPath: this.resolvePath(folder, definition.model), configPath: this.resolvePath(folder, definition.config), prefix, outDir, kdir, signal,
+				modelPath: this.resolvePath(folder, definition.model), configPath: this.resolvePath(folder, definition.config), prefix, outDir, kdir, noFpu, signal,
 				onLine: write,
 			});
 		} catch (error) {
@@ -182,7 +186,7 @@ export class KernelNNTasks implements vscode.TaskProvider, vscode.Disposable {
 		const target = definition.target ?? readSettings(folder).target;
 		const prefix = definition.prefix ?? prefixFromModelName(path.basename(model.path));
 		write(`deploying ${prefix} to ${target} with inputs: ${description}`);
-		const report = await this.deployer.run({ model, config, inputs, target, prefix, keep: false }, {
+		const report = await this.deployer.run({ model, config, inputs, target, prefix, keep: false, noFpu: definition.noFpu }, {
 			signal,
 			onStage: (stage, phase) => write(phase === "start" ? `\x1b[2m${stage.name}...\x1b[0m` : `${stage.ok ? "\x1b[32mok\x1b[0m  " : "\x1b[31mFAIL\x1b[0m"} ${stage.name} (${stage.ms} ms)${stage.error ? `: ${stage.error}` : ""}`),
 			onLine: write,

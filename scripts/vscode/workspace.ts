@@ -10,7 +10,7 @@ export const INDIGO_DIR = path.join(SHARED_MODELS, "indigo");
 /** The real models copied into a workspace when ../shared has them: folder, files to copy, the model file to open. */
 const SHARED_COPIES = {
 	indigo: { files: ["model.meta", "model.index", "model.data-00000-of-00001", "README.md"], model: "model.meta" },
-	aurora: { files: ["saved_model.pbtxt", "variables/variables.index", "variables/variables.data-00000-of-00001", "README.md"], model: "saved_model.pbtxt" },
+	aurora: { files: ["saved_model.pbtxt", "variables/variables.index", "variables/variables.data-00000-of-00001", "README.md", "aurora_int_quan_model.tflite", "representative_dataset.npy"], model: "saved_model.pbtxt" },
 };
 
 export interface PreparedWorkspace {

@@ -38,8 +38,17 @@ export function buildHost(model: CompiledModel, dir: string): string {
  * each result comes back in its own element type.
  */
 export function runHost(binary: string, model: CompiledModel, inputs: Tensor[], steps: number, feedback: [number, number][] = []): Tensor[][] {
-	const words = inputs.flatMap((t, i) => hexWords(makeTensor(model.program.arguments[i].dtype, t.shape, numbers(t))));
-	const stdout = execFileSync(binary, [String(steps), ...feedback.map(([a, r]) => `${a}:${r}`)], { input: words.join(" "), encoding: "utf8" });
+	return runHostBlocks(binary, model, [inputs], steps, feedback);
+}
+
+/**
+ * runHost with one block of arguments per step (step s reads blocks[s]; steps past the last block keep theirs);
+ * from step 1 a fed-back argument takes its block's value only where `given` holds [step, argument].
+ */
+export function runHostBlocks(binary: string, model: CompiledModel, blocks: Tensor[][], steps: number, feedback: [number, number][] = [], given: [number, number][] = []): Tensor[][] {
+	const words = blocks.flatMap((inputs) => hexWords(inputs.map((t, i) => makeTensor(model.program.arguments[i].dtype, t.shape, numbers(t)))));
+	const args = [String(steps), ...feedback.map(([a, r]) => `${a}:${r}`), ...given.map(([s, a]) => `given=${s}:${a}`)];
+	const stdout = execFileSync(binary, args, { input: words.join(" "), encoding: "utf8" });
 	const results: Tensor[][] = Array.from({ length: steps }, () => []);
 	for (const line of stdout.trim().split("\n")) {
 		const [, step, , result, ...hex] = line.split(" ");
@@ -49,11 +58,18 @@ export function runHost(binary: string, model: CompiledModel, inputs: Tensor[], 
 	return results;
 }
 
-/** A tensor's bytes as the driver reads them: little-endian 32-bit hex words, the last one zero-padded. */
-function hexWords(t: Tensor): string[] {
-	const data = numbers(t);
-	const bytes = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
-	bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+/** One step's block as the driver (and the module) reads it: the tensors' bytes back to back, as little-endian 32-bit hex words, the last one zero-padded. */
+function hexWords(tensors: Tensor[]): string[] {
+	const parts = tensors.map((t) => {
+		const data = numbers(t);
+		return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+	});
+	const bytes = new Uint8Array(Math.ceil(parts.reduce((sum, p) => sum + p.length, 0) / 4) * 4);
+	let offset = 0;
+	for (const part of parts) {
+		bytes.set(part, offset);
+		offset += part.length;
+	}
 	return Array.from(new Uint32Array(bytes.buffer), (w) => w.toString(16));
 }
 

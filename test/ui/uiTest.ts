@@ -1,6 +1,7 @@
 // Drives VS Code (code-server in chromium) the way a person would: the command palette, quick picks answered with the
 // keyboard, webviews read from their frames, screenshots saved. Run by scripts/run-ui-test.ts, which provides the
 // server, the workspace and the sandbox.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Frame, Page } from "playwright-core";
 
@@ -28,7 +29,7 @@ export interface UiStep {
 const QUICK_INPUT = ".quick-input-widget";
 
 // The functions given to frame.evaluate() run in the webview's page; the project compiles without the DOM library.
-declare const document: { body: { innerText: string } | null; querySelectorAll(selector: string): { length: number } };
+declare const document: { body: { innerText: string } | null; querySelectorAll(selector: string): { length: number }; querySelector(selector: string): { textContent: string | null } | null };
 
 async function sleep(ms: number): Promise<void> {
 	await new Promise((r) => setTimeout(r, ms));
@@ -232,6 +233,25 @@ export async function uiTest(page: Page, url: string, options: UiTestOptions): P
 		if (ok) {
 			await runCommand(page, "View: Close All Editors");
 			await sleep(500);
+		}
+		const tflite = path.join(path.dirname(aurora), "aurora_int_quan_model.tflite");
+		if (fs.existsSync(tflite)) {
+			ok &&= await step(steps, "LiteFlow's int8 Aurora .tflite in the inspector, a TANH node clicked shows its quantization", log, async () => {
+				await page.keyboard.press("Escape");
+				await runCommand(page, "Kernel NN: Open Graph Inspector");
+				const transcript = await answerPrompts(page, [{ when: /model|open/i, path: tflite }],
+					async () => (await findWebviewFrame(page, /TFLite · [\d,]+ nodes · [\d,]+ drawn/)) !== undefined, 120_000);
+				const frame = await waitForWebview(page, /TFLite · [\d,]+ nodes · [\d,]+ drawn/, 120_000, "the graph inspector on Aurora int8");
+				await sleep(1500);
+				await frame.click('g.node[data-name="model/Tanh"]');
+				await frame.waitForFunction(() => /scale 0\.00781/.test(document.querySelector(".attr-table")?.textContent ?? ""), undefined, { timeout: 30_000 });
+				const row = ((await frame.textContent(".attr-table")) ?? "").replace(/\s+/g, " ").trim();
+				return { detail: `${transcript.join("; ")}; model/Tanh details: ${row.slice(0, 160)}`, screenshot: await shot("ui-graph-inspector-aurora-int8.png") };
+			});
+			if (ok) {
+				await runCommand(page, "View: Close All Editors");
+				await sleep(500);
+			}
 		}
 	}
 

@@ -6,10 +6,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { openCheckpoint } from "../../extension/core/frontends/tf/checkpoint/bundle";
 import type { DeployReport } from "../../extension/core/deploy/deploy";
 import { parseConfig } from "../../extension/core/frontends/tf/tf2xlaConfig";
-import { numbers } from "../../extension/core/graph/tensor";
+import { auroraFloatPolicy, auroraRows } from "../support/aurora";
 import { knn, tempDir } from "../support/cli";
 import { MODEL_CFLAGS } from "../support/hostBuild";
 import { withSandbox } from "../support/sandbox";
@@ -20,36 +19,6 @@ const TOLERANCE = 1e-5;
 const OUTPUT = "model/pi/add";
 
 const sandbox = withSandbox("aurora");
-
-/** A numpy .npy file of little-endian float64 in C order (format versions 1 to 3), as rows. */
-function readNpyFloat64Matrix(file: string): number[][] {
-	const bytes = fs.readFileSync(file);
-	if (bytes.subarray(0, 6).toString("latin1") !== "\x93NUMPY") throw new Error(`${file}: not a .npy file`);
-	const major = bytes[6];
-	const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
-	const headerStart = major === 1 ? 10 : 12;
-	const header = bytes.subarray(headerStart, headerStart + headerLength).toString("latin1");
-	assert.match(header, /'descr':\s*'<f8'/, `${file}: expected little-endian float64`);
-	assert.match(header, /'fortran_order':\s*False/, `${file}: expected C order`);
-	const dims = /'shape':\s*\((\d+),\s*(\d+)\)/.exec(header);
-	if (!dims) throw new Error(`${file}: expected a 2-D shape in ${header}`);
-	const [rows, cols] = [Number(dims[1]), Number(dims[2])];
-	const data = bytes.subarray(headerStart + headerLength);
-	assert.equal(data.length, rows * cols * 8, `${file}: ${rows}x${cols} float64 needs ${rows * cols * 8} bytes`);
-	return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => data.readDoubleLE((r * cols + c) * 8)));
-}
-
-/** The policy mean in float64: tanh(tanh(x W0 + b0) W1 + b1) W2 + b2, weights from the checkpoint (README). */
-function referencePolicy(rows: number[][]): number[] {
-	const checkpoint = openCheckpoint(path.join(AURORA_DIR, "variables", "variables"));
-	const layer = (name: string) => {
-		const w = checkpoint.read(`${name}/w`);
-		return { w: Array.from(numbers(w)), cols: w.shape[1], b: Array.from(numbers(checkpoint.read(`${name}/b`))) };
-	};
-	const dense = (x: number[], { w, cols, b }: ReturnType<typeof layer>) => b.map((bias, j) => x.reduce((sum, v, k) => sum + v * w[k * cols + j], bias));
-	const [fc0, fc1, pi] = [layer("model/pi_fc0"), layer("model/pi_fc1"), layer("model/pi")];
-	return rows.map((x) => dense(dense(dense(x, fc0).map(Math.tanh), fc1).map(Math.tanh), pi)[0]);
-}
 
 function maxAbsError(got: number[], want: number[]): number {
 	assert.equal(got.length, want.length);
@@ -73,8 +42,8 @@ describe("Aurora (LiteFlow's text SavedModel) from its serving_default signature
 
 	before(() => {
 		dir = tempDir("aurora");
-		rows = readNpyFloat64Matrix(path.join(AURORA_DIR, "representative_dataset.npy"));
-		reference = referencePolicy(rows);
+		rows = auroraRows();
+		reference = auroraFloatPolicy(rows);
 		configPath = path.join(dir, "graph.config.pbtxt");
 		inputsPath = path.join(dir, "inputs.json");
 		fs.writeFileSync(inputsPath, JSON.stringify({ feeds: { "input/Ob": rows } }));

@@ -50,7 +50,8 @@ describe("kernel log records (/dev/kmsg)", () => {
 });
 
 describe("the module's self-test lines", () => {
-	const sizes = [3, 2];
+	// Result bytes: three and two float32 values.
+	const sizes = [12, 8];
 	const lines = (status = 0) => [
 		"some other driver: hello",
 		`knn-selftest indigo step=0 result=0 offset=0 count=2 bits=${bitsOf([0.5, -1])} values=5.0000000e-01,-1.0000000e+00`,
@@ -63,7 +64,7 @@ describe("the module's self-test lines", () => {
 	it("assembles chunks into exact float32 results, ignoring other modules' lines", () => {
 		const { steps, done } = assembleSelftest(lines(), "indigo", sizes);
 		assert.deepEqual(done, { module: "indigo", steps: 1, status: 0 });
-		assert.deepEqual(steps.map((s) => s.map((r) => Array.from(r))), [[[0.5, -1, 0.25], [3, 4]]]);
+		assert.deepEqual(steps.map((s) => s.map((r) => Array.from(new Float32Array(r.buffer, r.byteOffset, r.length / 4)))), [[[0.5, -1, 0.25], [3, 4]]]);
 	});
 
 	it("keeps only the last run when a load was retried, and reports a failed self-test by its status", () => {
@@ -72,9 +73,9 @@ describe("the module's self-test lines", () => {
 		assert.equal(assembleSelftest(lines(-22), "indigo", sizes).done.status, -22);
 	});
 
-	it("says which element is missing when a line was lost, and when no done line came", () => {
+	it("says which word is missing when a line was lost, and when no done line came", () => {
 		const lost = lines().filter((l) => !l.includes("offset=2"));
-		assert.throws(() => assembleSelftest(lost, "indigo", sizes), (e: Error) => e instanceof SelftestParseError && /step 0 result 0 element 2/.test(e.message));
+		assert.throws(() => assembleSelftest(lost, "indigo", sizes), (e: Error) => e instanceof SelftestParseError && /step 0 result 0 word 2 \(bytes 8 to 11\)/.test(e.message));
 		assert.throws(() => assembleSelftest(lines().slice(0, -1), "indigo", sizes), /printed no "knn-selftest indigo done" line/);
 	});
 

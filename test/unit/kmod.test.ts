@@ -94,7 +94,7 @@ describe("module project generation", () => {
 		const dir = tempDir("kmod-files");
 		const files = writeModuleProject(dir, TINY);
 		assert.deepEqual(files.map((f) => path.basename(f)).sort(),
-			["Kbuild", "Makefile", "README.md", "knn_bits.h", "knn_tensors.h", "tiny_main.c"]);
+			["Kbuild", "Makefile", "README.md", "knn_bits.h", "knn_fpu.h", "knn_tensors.h", "tiny_main.c"]);
 		assert.deepEqual(fs.readdirSync(dir).sort(), files.map((f) => path.basename(f)).sort(), "no temporary files left behind");
 		const kbuild = fs.readFileSync(path.join(dir, "Kbuild"), "utf8");
 		assert.match(kbuild, /^obj-m := tiny\.o$/m);

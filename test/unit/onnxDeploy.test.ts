@@ -47,11 +47,10 @@ describe("an ONNX LSTM policy deployed to the sandbox VM's kernel", () => {
 		}));
 	});
 
-	it(`knn deploy policy.onnx --target sandbox: every value of a ${STEPS}-step fed-back run within ${TOLERANCE} of onnxruntime run step by step`, { skip: sandbox.unavailable }, async () => {
-		const zeros = makeTensor("float32", [1, 1, HIDDEN]);
-		const expected = await runOrtSteps(fs.readFileSync(modelPath), { obs: observation, h0: zeros, c0: zeros }, STEPS, { h0: "hn", c0: "cn" });
+	/** Deploys with `inputs` and checks every step's probs, hn and cn against onnxruntime's; returns the worst relative error. */
+	function deployAndCompare(inputs: string, prefix: string, expected: Record<string, Tensor>[]): { report: DeployReport; worst: number } {
 		const result = knn("deploy", modelPath, "--config", configPath, "--target", "sandbox", "--sandbox-dir", sandbox.dir,
-			"--inputs", inputsPath, "--prefix", "onnx_policy", "--json");
+			"--inputs", inputs, "--prefix", prefix, "--json");
 		assert.equal(result.status, 0, result.stdout + result.stderr);
 		const report = JSON.parse(result.stdout) as DeployReport;
 		assert.ok(report.ok, `${report.error}\n${JSON.stringify(report.stages)}`);
@@ -69,7 +68,29 @@ describe("an ONNX LSTM policy deployed to the sandbox VM's kernel", () => {
 				});
 			}
 		});
+		return { report, worst };
+	}
+
+	it(`knn deploy policy.onnx --target sandbox: every value of a ${STEPS}-step fed-back run within ${TOLERANCE} of onnxruntime run step by step`, { skip: sandbox.unavailable }, async () => {
+		const zeros = makeTensor("float32", [1, 1, HIDDEN]);
+		const expected = await runOrtSteps(fs.readFileSync(modelPath), { obs: observation, h0: zeros, c0: zeros }, STEPS, { h0: "hn", c0: "cn" });
+		const { report, worst } = deployAndCompare(inputsPath, "onnx_policy", expected);
 		console.log(`ONNX LSTM policy in the kernel: ${STEPS} steps, largest error vs onnxruntime ${worst.toExponential(2)}; ` +
 			report.stages.map((s) => `${s.name} ${s.ms} ms`).join(", "));
+	});
+
+	it(`a ${STEPS}-row data set (feedsPerStep, state reset at row 5) runs in one load, every value within ${TOLERANCE} of onnxruntime row by row`, { skip: sandbox.unavailable }, async () => {
+		const rows = Array.from({ length: STEPS }, (_, s) => makeTensor("float32", [1, 1, INPUT], Array.from({ length: INPUT }, (_, i) => Math.fround(0.1 * i - 0.3 + 0.07 * s))));
+		const zeros = makeTensor("float32", [1, 1, HIDDEN]);
+		const zeroState = [[Array.from({ length: HIDDEN }, () => 0)]];
+		const dataSet = path.join(tempDir("onnx-deploy-rows"), "rows.json");
+		fs.writeFileSync(dataSet, JSON.stringify({
+			feedsPerStep: rows.map((row, s) => ({ obs: [[Array.from(row.data as Float32Array)]], ...(s === 5 ? { h0: zeroState, c0: zeroState } : {}) })),
+			feedback: { h0: fetchNames.hn, c0: fetchNames.cn },
+		}));
+		const expected = await runOrtSteps(fs.readFileSync(modelPath), { obs: rows[0], h0: zeros, c0: zeros }, STEPS, { h0: "hn", c0: "cn" },
+			(s): Record<string, Tensor> => (s === 5 ? { obs: rows[s], h0: zeros, c0: zeros } : { obs: rows[s] }));
+		const { report } = deployAndCompare(dataSet, "onnx_rows", expected);
+		assert.equal(report.stages.filter((stage) => stage.name === "load").length, 1);
 	});
 });

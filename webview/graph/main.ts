@@ -345,6 +345,10 @@ async function answerQuery(requestId: number, what: GraphQuery): Promise<void> {
 		post({ type: "answer", requestId, value: pressed ? pickedConfig() : null });
 		return;
 	}
+	if (what === "renderedNodes") {
+		post({ type: "answer", requestId, value: (graph?.nodes ?? []).filter((n) => canvas.has(n.name)).map((n) => ({ name: n.name, op: n.op })) });
+		return;
+	}
 	post({ type: "answer", requestId, value: what === "renderedNodeCount" ? canvas.renderedNodeCount : selected ?? null });
 }
 

@@ -80,8 +80,8 @@ export type HostToGraphWebview =
 	| { type: "query"; requestId: number; what: GraphQuery };
 
 /**
- * What a `query` asks: the number of nodes drawn, the selected node, or to press the button of signature `key` as
- * a person would and answer with the picks it made (null when no such button is shown).
+ * What a `query` asks: the number of nodes drawn, the drawn nodes ({ name, op }[]), the selected node, to press the
+ * button of signature `key` as a person would and answer with the picks it made (null when no such button is shown).
  */
 /** Feeds (with a shape where one was given) and fetches picked in the inspector, in pick order. */
 export interface ConfigPicks {
@@ -89,7 +89,7 @@ export interface ConfigPicks {
 	fetches: string[];
 }
 
-export type GraphQuery = "renderedNodeCount" | "selection" | { pressSignature: string };
+export type GraphQuery = "renderedNodeCount" | "renderedNodes" | "selection" | { pressSignature: string };
 
 export type GraphWebviewToHost =
 	/** The webview has loaded and listens. */

@@ -1,6 +1,7 @@
 import { type Graph } from "../graph/graph";
 import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
 import { validatePrefix as checkPrefix } from "../kmod/moduleProject";
+import { type NoFpuEdges, floatTokensIn, rewriteForNoFpu } from "./cint/noFpu";
 import { emitSources } from "./emitC";
 import { CompileError, lowerGraph } from "./lower";
 import { planMemory } from "./memoryPlan";
@@ -10,6 +11,8 @@ export interface CompiledModel {
 	prefix: string;
 	files: { name: string; text: string }[];
 	program: Program;
+	/** Set by --no-fpu: each argument's and result's int32 fixed-point fractional bits (undefined: unchanged). */
+	noFpu?: NoFpuEdges;
 	report: {
 		arenaBytes: number;
 		tempBytes: number;
@@ -47,16 +50,27 @@ function countSteps(steps: Step[]): { kernels: number; loops: number } {
 	return { kernels, loops };
 }
 
+export interface CompileOptions {
+	/** Integer-only code: float edges become int32 fixed point; anything else in float is refused. */
+	noFpu?: boolean;
+}
+
 /** Compiles a frozen graph and its config to NAME.h and NAME_model.c. */
-export function compileModel(graph: Graph, config: Tf2xlaConfig, prefix: string, origin: string): CompiledModel {
+export function compileModel(graph: Graph, config: Tf2xlaConfig, prefix: string, origin: string, options: CompileOptions = {}): CompiledModel {
 	validatePrefix(prefix);
-	const program = lowerGraph(graph, config);
+	const integerOnly = options.noFpu ? rewriteForNoFpu(graph, config) : undefined;
+	const program = integerOnly ? lowerGraph(integerOnly.graph, integerOnly.config) : lowerGraph(graph, config);
 	const plan = planMemory(program);
-	const generated = emitSources(prefix, program, plan, origin);
+	const generated = emitSources(prefix, program, plan, origin, integerOnly?.edges);
+	if (integerOnly) {
+		const floats = floatTokensIn(`${generated.header}\n${generated.source}`);
+		if (floats.length > 0) throw new CompileError(`internal: the --no-fpu code of ${prefix} still uses ${floats.join(", ")}; please report this with the model`);
+	}
 	return {
 		prefix,
 		files: [{ name: `${prefix}.h`, text: generated.header }, { name: `${prefix}_model.c`, text: generated.source }],
 		program,
+		...(integerOnly ? { noFpu: integerOnly.edges } : {}),
 		report: {
 			arenaBytes: plan.arenaBytes, tempBytes: plan.tempBytes, tempBytesUnshared: plan.tempBytesUnshared,
 			weightBytes: generated.weightBytes, ...countSteps(program.steps), mathFunctions: generated.mathFunctions,

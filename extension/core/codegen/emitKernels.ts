@@ -230,6 +230,10 @@ export function softmax(step: KernelStep, ctx: EmitContext): string[] {
 		"}"];
 }
 
+const INT_LIMITS: Partial<Record<DType, [string, string]>> = {
+	int8: ["-128", "127"], uint8: ["0", "255"], int16: ["-32768", "32767"], uint16: ["0", "65535"], int32: ["(-2147483647 - 1)", "2147483647"],
+};
+
 export function reduction(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
 	const [x, axesBuffer] = step.inputs;
@@ -251,6 +255,14 @@ export function reduction(step: KernelStep, ctx: EmitContext): string[] {
 	if (map.every((o, i) => o === Math.floor(i / count))) index = `i / ${count}`;
 	const op = node.op;
 	const init = op === "Prod" ? "1.0" : op === "Max" || op === "Min" ? null : "0.0";
+	if (init === null && isIntDType(x.dtype)) {
+		// Max and Min of integers (quantized ones included: order-preserving) compare in their own type.
+		const type = cType(x.dtype, `node "${node.name}"`);
+		return [`const ${type} *const x = ${ctx.addr(x)};`, `${type} *const out = ${ctx.addr(out, true)};`,
+			`for (int o = 0; o < ${out.size}; ++o) out[o] = ${INT_LIMITS[x.dtype]?.[op === "Max" ? 0 : 1] ?? fail(node, `${op} of ${x.dtype} is not supported by the compiler`)};`,
+			`for (int i = 0; i < ${x.size}; ++i) if (x[i] ${op === "Max" ? ">" : "<"} out[${index}]) out[${index}] = x[i];`];
+	}
+	if (init !== null && isIntDType(x.dtype)) return integerReduction(step, ctx, index, count);
 	const lines = [`const float *const x = ${ctx.addr(x)};`, `float *const out = ${ctx.addr(out, true)};`];
 	if (init === null) {
 		const better = op === "Max" ? ">" : "<";
@@ -264,6 +276,33 @@ export function reduction(step: KernelStep, ctx: EmitContext): string[] {
 			: `\tfor (int i = 0; i < ${x.size}; ++i) if (${index} == o) acc ${op === "Prod" ? "*=" : "+="} x[i];`,
 		`\tout[o] = (float)(acc${op === "Mean" ? ` / ${count}.0` : ""});`, "}");
 	return lines;
+}
+
+/**
+ * Sum, Prod and Mean of integers in their own type, wrapping as TensorFlow's and TFLite's kernels do (and the
+ * interpreter): the accumulator is unsigned because C's signed overflow is undefined. Mean truncates toward zero.
+ */
+function integerReduction(step: KernelStep, ctx: EmitContext, index: string, count: number): string[] {
+	const { node } = step;
+	const [x] = step.inputs;
+	const out = step.outputs[0];
+	const type = cType(x.dtype, `node "${node.name}"`);
+	const wide = x.dtype === "int64" || x.dtype === "uint64";
+	const accType = wide ? "unsigned long long" : "unsigned int";
+	const operator = node.op === "Prod" ? "*=" : "+=";
+	const contiguous = index === `i / ${count}`;
+	let result = `(${type})acc`;
+	if (node.op === "Mean") {
+		// The wrapped sum read back as the signed (or unsigned) type, then C's truncating division.
+		const sumType = /^u/.test(x.dtype) ? accType : wide ? "long long" : "int";
+		result = count === 0 ? "0" : `(${type})((${sumType})acc / ${count})`;
+	}
+	return [`const ${type} *const x = ${ctx.addr(x)};`, `${type} *const out = ${ctx.addr(out, true)};`,
+		`for (int o = 0; o < ${out.size}; ++o) {`, `\t${accType} acc = ${node.op === "Prod" ? "1u" : "0u"};`,
+		contiguous
+			? `\tfor (int i = o * ${count}; i < (o + 1) * ${count}; ++i) acc ${operator} (${accType})x[i];`
+			: `\tfor (int i = 0; i < ${x.size}; ++i) if (${index} == o) acc ${operator} (${accType})x[i];`,
+		`\tout[o] = ${result};`, "}"];
 }
 
 function windowGeometry(node: GraphNode, inH: number, inW: number, kh: number, kw: number) {

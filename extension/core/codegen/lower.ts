@@ -365,6 +365,12 @@ class Lowering {
 			const state = this.newBuffer("state", "int32", [4], `${node.name} generator state`);
 			return [{ kind: "kernel", node, op: node.op, inputs, outputs: [this.output(node, 0), state], fused: [], emit }];
 		}
+		if (node.op === "QUnidirectionalSequenceLstm") {
+			// The integer LSTM's int16 cell state row (its one int16 input's last dimension) lives in the arena, off the kernel stack.
+			const cells = inputs.find((b) => b.dtype === "int16")?.shape.at(-1) ?? 0;
+			const cellRow = this.newBuffer("state", "int16", [cells], `${node.name} cell state row`);
+			return [{ kind: "kernel", node, op: node.op, inputs, outputs: [this.output(node, 0), cellRow], fused: [], emit }];
+		}
 		const fused: GraphNode[] = [];
 		let last = node;
 		if (node.op === "MatMul") {

@@ -2,13 +2,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compileModel } from "../codegen/compile";
+import { bufferBytes } from "../codegen/memoryPlan";
+import type { Buffer } from "../codegen/program";
+import { fromFixedPoint, toFixedPoint } from "../codegen/cint/noFpu";
 import { configRef } from "../frontends/tf/tf2xlaConfig";
 import { refKey } from "../graph/graph";
-import { type Tensor, toNested } from "../graph/tensor";
+import { type Tensor, numbers, tensorFromBytes, tensorToBytes, toNested } from "../graph/tensor";
 import { readKernelLog } from "../kernelLog/follow";
 import { type BenchLine, assembleSelftest, parseModuleLine } from "../kernelLog/selftestOutput";
-import { moduleLayout, writeModuleProject } from "../kmod/moduleProject";
-import { vermagicOf } from "../kmod/objectCheck";
+import { moduleLayout, writeCompiledModule } from "../kmod/moduleProject";
+import { type FloatInstructionReport, checkNoFloatInstructions, moduleObjectsWithFloat, vermagicOf } from "../kmod/objectCheck";
 import { loadConfigured } from "../model/prepare";
 import { type StepInputs, runSteps } from "../model/steps";
 import type { Target } from "../targets/target";
@@ -30,6 +33,8 @@ export interface DeployOptions {
 	remoteBuild?: (dir: string, kernelRelease: string) => { command: string; args: string[] };
 	keep: boolean;
 	tolerance: number;
+	/** Integer-only code (knn compile --no-fpu): fixed-point edges, no FPU flags, objdump-checked objects. */
+	noFpu?: boolean;
 	/** Extra module parameters (bench=N, fail_selftest=1). */
 	extraParameters?: string[];
 	signal?: AbortSignal;
@@ -71,6 +76,22 @@ const REMOTE_ROOT = "/tmp/knn";
  * with the reference interpreter -> keep or unload. Whatever fails, the target ends with the module that was
  * loaded before (if any) and nothing half-loaded.
  */
+/** The stages deploy() runs for these options, in order: what a progress display counts. */
+export function deployStages(options: Pick<DeployOptions, "buildOn" | "noFpu" | "keep">): string[] {
+	const build = options.buildOn === "target" ? ["upload", "build"] : ["build", "upload"];
+	const check = options.noFpu ? ["check no FPU"] : [];
+	const built = options.buildOn === "target" ? [...build, ...check] : [build[0], ...check, build[1]];
+	return ["compile", "write module project", "target kernel", ...built, "check vermagic", "load", "self-test", "compare", options.keep ? "keep" : "unload"];
+}
+
+/** --no-fpu: a module object with any FP/SIMD instruction is a back-end fault, never loaded. */
+function rejectFloat(reports: FloatInstructionReport[]): void {
+	const found = reports.filter((r) => r.floatInstructions.length > 0);
+	if (found.length > 0) {
+		throw new DeployError(`--no-fpu: ${found.map((r) => `${path.basename(r.file)} has ${r.floatInstructions.length} FP/SIMD instruction(s), first ${r.floatInstructions[0]}`).join("; ")}; please report this with the model`);
+	}
+}
+
 export async function deploy(options: DeployOptions): Promise<DeployReport> {
 	const { target, prefix } = options;
 	const stages: StageReport[] = [];
@@ -103,7 +124,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 	};
 	const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `knn-deploy-${prefix}-`));
 	const remoteDir = `${REMOTE_ROOT}/${prefix}`;
-	const layout = moduleLayout(prefix, [`${prefix}_model.c`]);
+	const layout = moduleLayout(prefix, [`${prefix}_model.c`], options.noFpu);
 	const moduleFile = `${remoteDir}/${layout.koFile}`;
 	let previous: { file: string; parameters: string[] } | undefined;
 	let loadedNew = false;
@@ -124,23 +145,16 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 	try {
 		const compiled = await stage("compile", async () => {
 			const { graph, parsed } = loadConfigured(options.modelPath, options.configPath, options.checkpoint);
-			const model = compileModel(graph, parsed.config, prefix, `${path.basename(options.modelPath)} with ${path.basename(options.configPath)}`);
+			const model = compileModel(graph, parsed.config, prefix, `${path.basename(options.modelPath)} with ${path.basename(options.configPath)}`, { noFpu: options.noFpu });
 			return { model, graph, config: parsed.config };
 		});
 		const { model, graph, config } = compiled;
 		const fetchNames = config.fetch.map((f) => refKey(configRef(f)));
-		const parameters: ModuleParameters = selftestParameters(graph, config, options.inputs, options.configPath);
+		const parameters: ModuleParameters = selftestParameters(graph, config, options.inputs, options.configPath, model.noFpu && fixedPointEncoder(model.noFpu.arguments));
 
 		const projectDir = path.join(workDir, prefix);
 		await stage("write module project", async () => {
-			fs.mkdirSync(projectDir, { recursive: true });
-			for (const file of model.files) fs.writeFileSync(path.join(projectDir, file.name), file.text);
-			writeModuleProject(projectDir, {
-				prefix, template: "selftest",
-				arguments: model.program.arguments.map((b, i) => ({ name: model.program.argumentNames[i], bytes: b.size * 4 })),
-				results: model.program.results.map((b, i) => ({ name: model.program.resultNames[i], bytes: b.size * 4 })),
-				modelFiles: [`${prefix}_model.c`],
-			});
+			writeCompiledModule(projectDir, model, "selftest");
 		});
 
 		const kernelRelease = await stage("target kernel", async () => (await run("uname", ["-r"], "uname -r")).trim());
@@ -156,6 +170,9 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 				}
 				await localMake(projectDir, kdir, options);
 			});
+			if (options.noFpu) {
+				await stage("check no FPU", async () => rejectFloat(await moduleObjectsWithFloat(projectDir, layout.koFile)));
+			}
 			await stage("upload", () => target.upload(localKo, `${moduleFile}.new`, { signal: options.signal }));
 		} else {
 			const remoteProject = `${remoteDir}/build`;
@@ -171,6 +188,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 				await run("mv", [`${remoteProject}/${layout.koFile}`, `${moduleFile}.new`], "moving the built module");
 				await target.download(`${moduleFile}.new`, localKo, { signal: options.signal });
 			});
+			// Built on the target, only the linked .ko comes back: it holds the code of every object.
+			if (options.noFpu) await stage("check no FPU", async () => rejectFloat(await Promise.all([checkNoFloatInstructions(localKo)])));
 		}
 
 		await stage("check vermagic", async () => {
@@ -205,14 +224,13 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 			for (const message of messages) options.onLine?.(message);
 			const bench = messages.map(parseModuleLine).find((l) => l?.kind === "bench");
 			if (bench?.kind === "bench") report.bench = bench.bench;
-			const sizes = model.program.results.map((b) => b.size);
-			const { steps, done } = assembleSelftest(messages, prefix, sizes);
-			if (!logBefore.insmod.code && done.status === 0 && loadedNew) return steps;
+			const { steps, done } = assembleSelftest(messages, prefix, model.program.results.map(bufferBytes));
+			if (!logBefore.insmod.code && done.status === 0 && loadedNew) return steps.map((results) => resultTensors(results, model.program.results, model.noFpu?.results ?? []));
 			const why = messages.filter((m) => m.startsWith(`${prefix}:`)).slice(-3).join("; ");
 			throw new DeployError(`${prefix} failed its self-test on ${target.description} (status ${done.status}${why ? `: ${why}` : ""}; insmod: ${logBefore.insmod.stderr.trim() || `exit ${logBefore.insmod.code}`})`);
 		});
 		const asSteps = (steps: Tensor[][]) => steps.map((outputs) => Object.fromEntries(outputs.map((t, i) => [fetchNames[i], toNested(t)])));
-		report.kernel.steps = asSteps(kernelSteps.map((outputs) => outputs.map((data, i): Tensor => ({ dtype: "float32", shape: model.program.results[i].shape, data }))));
+		report.kernel.steps = asSteps(kernelSteps);
 
 		await stage("compare", async () => {
 			const reference = runSteps(graph, config, options.inputs, options.configPath);
@@ -221,8 +239,9 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 			let maxRel = 0;
 			let worst = "";
 			reference.forEach((outputs, step) => outputs.forEach((expected, r) => {
-				const want = expected.data as Float32Array;
-				const got = kernelSteps[step][r];
+				// Integer results compare as integers: within a tolerance below 1 they must be equal.
+				const want = numbers(expected);
+				const got = numbers(kernelSteps[step][r]);
 				for (let i = 0; i < want.length; i++) {
 					const abs = Math.abs(got[i] - want[i]);
 					const rel = abs / Math.max(Math.abs(want[i]), 1e-30);
@@ -262,6 +281,29 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 		fs.rmSync(workDir, { recursive: true, force: true });
 	}
 	return report;
+}
+
+/** --no-fpu: fixed-point arguments from the float feeds, on the host; other arguments as their own bytes. */
+function fixedPointEncoder(fracBits: (number | undefined)[]): (feedIndex: number, value: Tensor) => Uint8Array {
+	return (feedIndex, value) => {
+		const bits = fracBits[feedIndex];
+		if (bits === undefined) return tensorToBytes(value);
+		const raw = toFixedPoint(numbers(value), bits);
+		return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+	};
+}
+
+/**
+ * One step's result bytes as tensors of the program's result types; --no-fpu's int32 fixed-point results (those
+ * with fraction bits) back to float values.
+ */
+function resultTensors(results: Uint8Array[], buffers: Buffer[], fracBits: (number | undefined)[]): Tensor[] {
+	return results.map((bytes, r) => {
+		const { dtype, shape } = buffers[r];
+		const bits = fracBits[r];
+		if (bits === undefined) return tensorFromBytes(dtype, [...shape], bytes, `the self-test's result ${r}`);
+		return { dtype: "float32", shape: [...shape], data: fromFixedPoint(numbers(tensorFromBytes("int32", [...shape], bytes, `the self-test's result ${r}`)), bits) };
+	});
 }
 
 function writeTemp(dir: string, text: string): string {

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import { type LoadedModel, ModelLoadError } from "./model";
 import { sniff } from "./sniff";
 import { loadOnnxBytes } from "./onnx/load";
+import { loadTfliteBytes } from "./tflite/load";
 import { loadTfBytes, savedModelFile } from "./tf/load";
 
 export { type LoadedModel, type ModelFormat, ModelLoadError } from "./model";
@@ -30,7 +31,9 @@ export function loadModelBytes(bytes: Uint8Array, file: string): LoadedModel {
 			return loadTfBytes(bytes, file, sniffed.kind);
 		case "onnx":
 			return loadOnnxBytes(bytes, file);
+		case "tflite":
+			return loadTfliteBytes(bytes, file);
 		default:
-			throw new ModelLoadError(`${file}: not a model Kernel NN reads (a TensorFlow GraphDef, MetaGraphDef or SavedModel, or an ONNX model); it looks like ${sniffed.looksLike}`);
+			throw new ModelLoadError(`${file}: not a model Kernel NN reads (a TensorFlow GraphDef, MetaGraphDef or SavedModel, an ONNX model or a TensorFlow Lite flatbuffer); it looks like ${sniffed.looksLike}`);
 	}
 }

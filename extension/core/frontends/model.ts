@@ -2,7 +2,7 @@ import type { Graph } from "../graph/graph";
 import type { DType } from "../graph/tensor";
 import type { MetaGraphDef } from "./tf/proto/types";
 
-export type ModelFormat = "GraphDef" | "GraphDef (text)" | "MetaGraphDef" | "MetaGraphDef (text)" | "SavedModel" | "ONNX";
+export type ModelFormat = "GraphDef" | "GraphDef (text)" | "MetaGraphDef" | "MetaGraphDef (text)" | "SavedModel" | "ONNX" | "TFLite";
 
 /** A model as read from disk: the graph in the IR plus what came with it. */
 export interface LoadedModel {
@@ -14,10 +14,10 @@ export interface LoadedModel {
 	checkpointPrefix?: string;
 	/** The model's named entry points (a SavedModel's SignatureDefs), sorted by key; empty when it declares none. */
 	signatures?: ModelSignature[];
-	/** The inputs and outputs a format declares by name (ONNX), in graph order, keyed by the format's own names. */
+	/** The inputs and outputs a format declares by name (ONNX, TFLite), in graph order, keyed by the format's own names. */
 	graphInputs?: SignatureTensor[];
 	graphOutputs?: SignatureTensor[];
-	/** The file's own op types with node counts, most first, where they differ from the IR's (ONNX). */
+	/** The file's own op types with node counts, most first, where they differ from the IR's (ONNX, TFLite). */
 	sourceOps?: { op: string; count: number }[];
 }
 

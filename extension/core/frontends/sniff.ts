@@ -4,7 +4,7 @@
 export type TfKind = "GraphDef" | "MetaGraphDef" | "SavedModel" | "text";
 
 /** What a file is: one a front end reads, or a description of what it looked like. */
-export type Sniffed = { frontend: "tf"; kind: TfKind } | { frontend: "onnx" } | { frontend: undefined; looksLike: string };
+export type Sniffed = { frontend: "tf"; kind: TfKind } | { frontend: "onnx" } | { frontend: "tflite" } | { frontend: undefined; looksLike: string };
 
 const tf = (kind: TfKind): Sniffed => ({ frontend: "tf", kind });
 const other = (looksLike: string): Sniffed => ({ frontend: undefined, looksLike });
@@ -15,7 +15,7 @@ export function sniff(bytes: Uint8Array): Sniffed {
 	const head = new TextDecoder("latin1").decode(bytes.subarray(0, 16));
 	if (head.startsWith("PK\x03\x04")) return other("a ZIP archive (a Keras .keras or PyTorch .pt file?)");
 	if (head.startsWith("\x89HDF")) return other("an HDF5 file (a Keras .h5 model?)");
-	if (head.slice(4, 8) === "TFL3") return other("a TensorFlow Lite flatbuffer");
+	if (head.slice(4, 8) === "TFL3") return { frontend: "tflite" };
 	if (head.startsWith("\x7fELF")) return other("an ELF binary");
 	if (isText(bytes)) {
 		const trimmed = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart();

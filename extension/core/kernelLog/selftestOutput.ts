@@ -1,4 +1,8 @@
-/** One `knn-selftest NAME step=S result=R offset=O count=C bits=... values=...` line of a module's self-test. */
+/**
+ * One `knn-selftest NAME step=S result=R offset=O count=C bits=... values=...` line of a module's self-test:
+ * C little-endian 32-bit words of the result's bytes from word O (the last word zero-padded). `values` shows the
+ * elements in their own type for people; the words are exact.
+ */
 export interface SelftestChunk {
 	module: string;
 	step: number;
@@ -43,11 +47,11 @@ export function parseModuleLine(message: string): ModuleLine | undefined {
 export class SelftestParseError extends Error {}
 
 /**
- * Assembles a module's self-test output into per-step results of float32 values, checking every element
- * arrived exactly once. `sizes` are the results' element counts. A load that was retried prints its lines
- * again; only the run that ends with the last `done` line counts.
+ * Assembles a module's self-test output into per-step results as bytes, checking every word arrived exactly once.
+ * `resultBytes` are the results' sizes in bytes; the padding of a last word is dropped. A load that was retried
+ * prints its lines again; only the run that ends with the last `done` line counts.
  */
-export function assembleSelftest(messages: readonly string[], module: string, sizes: readonly number[]): { steps: Float32Array[][]; done: SelftestDone } {
+export function assembleSelftest(messages: readonly string[], module: string, resultBytes: readonly number[]): { steps: Uint8Array[][]; done: SelftestDone } {
 	const lines = messages.map(parseModuleLine).filter((l): l is ModuleLine => l !== undefined && moduleOf(l) === module);
 	const lastDone = lines.map((l) => l.kind).lastIndexOf("done");
 	if (lastDone < 0) throw new SelftestParseError(`module ${module} printed no "knn-selftest ${module} done" line: it did not run its self-test (is it the self-test template?)`);
@@ -55,25 +59,34 @@ export function assembleSelftest(messages: readonly string[], module: string, si
 	const previousDone = lines.slice(0, lastDone).map((l) => l.kind).lastIndexOf("done");
 	const run = lines.slice(previousDone + 1, lastDone);
 	if (done.status !== 0) return { steps: [], done };
-	const steps = Array.from({ length: done.steps }, () => sizes.map((n) => new Float32Array(n)));
-	const seen = Array.from({ length: done.steps }, () => sizes.map((n) => new Uint8Array(n)));
+	const words = resultBytes.map((bytes) => Math.ceil(bytes / 4));
+	const padded = Array.from({ length: done.steps }, () => words.map((n) => new Uint32Array(n)));
+	const seen = Array.from({ length: done.steps }, () => words.map((n) => new Uint8Array(n)));
 	for (const line of run) {
 		if (line.kind !== "chunk") continue;
 		const { step, result, offset, bits } = line.chunk;
-		if (step >= done.steps || result >= sizes.length || offset + bits.length > sizes[result]) {
-			throw new SelftestParseError(`module ${module} printed step ${step} result ${result} offset ${offset}, outside ${done.steps} steps of ${sizes.length} results`);
+		if (step >= done.steps || result >= words.length || offset + bits.length > words[result]) {
+			throw new SelftestParseError(`module ${module} printed step ${step} result ${result} words ${offset} to ${offset + bits.length - 1}, outside ${done.steps} steps of ${words.length} results of ${words.join(", ")} words`);
 		}
-		const view = new Uint32Array(steps[step][result].buffer);
 		bits.forEach((b, i) => {
-			view[offset + i] = b;
+			padded[step][result][offset + i] = b;
 			seen[step][result][offset + i]++;
 		});
 	}
 	seen.forEach((results, step) => results.forEach((marks, result) => {
 		const missing = marks.indexOf(0);
-		if (missing >= 0) throw new SelftestParseError(`module ${module} printed no value for step ${step} result ${result} element ${missing}: kernel log lines were lost`);
+		if (missing >= 0) throw new SelftestParseError(`module ${module} printed no value for step ${step} result ${result} word ${missing} (bytes ${4 * missing} to ${4 * missing + 3}): kernel log lines were lost`);
 	}));
+	const steps = padded.map((results) => results.map((view, r) => littleEndianBytes(view).subarray(0, resultBytes[r])));
 	return { steps, done };
+}
+
+/** The words' bytes, least significant first whatever the host's byte order. */
+function littleEndianBytes(words: Uint32Array): Uint8Array {
+	const bytes = new Uint8Array(words.length * 4);
+	const view = new DataView(bytes.buffer);
+	words.forEach((word, i) => view.setUint32(4 * i, word, true));
+	return bytes;
 }
 
 function moduleOf(line: ModuleLine): string {

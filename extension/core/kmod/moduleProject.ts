@@ -1,6 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { CompiledModel } from "../codegen/compile";
 import { cString } from "../codegen/cText";
+import { bufferBytes } from "../codegen/memoryPlan";
+import type { Buffer } from "../codegen/program";
+import { type DType, dtypeByteSize } from "../graph/tensor";
 import { writeFileAtomic } from "../util/atomicWrite";
 
 // Writes the out-of-tree kernel module project around a compiled model. The compiler drops `NAME.h` and the FP
@@ -12,6 +16,8 @@ export type ModuleTemplate = "selftest" | "tcp";
 export interface TensorBytes {
 	name: string;
 	bytes: number;
+	/** The element type the self-test prints in values=; float32 when absent. */
+	dtype?: DType;
 }
 
 export interface ModuleProjectOptions {
@@ -23,6 +29,8 @@ export interface ModuleProjectOptions {
 	results: TensorBytes[];
 	/** The model's FP translation units in the project directory, e.g. ["NAME.c"]. */
 	modelFiles: string[];
+	/** An integer-only model (knn compile --no-fpu): every unit keeps the kernel's no-FPU flags, no kernel_fpu_begin. */
+	noFpu?: boolean;
 }
 
 /** File names of a project, so the build and deploy steps need not repeat the naming scheme. */
@@ -49,6 +57,8 @@ const MAX_TENSOR_BYTES = 1 << 30;
 // x86 kernels forbid FP/SIMD everywhere; 6.1 has no CC_FLAGS_FPU, so each FP unit swaps the flags itself.
 const NO_FPU_FLAGS = "-mno-sse -mno-sse2 -mno-mmx -mno-3dnow -mno-avx -mno-80387 -mno-fp-ret-in-387 -mgeneral-regs-only -msoft-float";
 const FPU_FLAGS = "-msse -msse2 -mhard-float";
+const FPU_NOTE = "# The kernel's flags forbid FP/SIMD and 6.1 has no CC_FLAGS_FPU, so every FP unit\n# swaps them for SSE/SSE2 itself. Its code runs only inside kernel_fpu_begin/end.";
+const NO_FPU_NOTE = "# An integer-only model (knn compile --no-fpu): every unit keeps the kernel's no-FPU flags.";
 
 /** Throws unless the prefix is a C identifier of at most 41 characters, so it is safe in C, Kbuild and shells. */
 export { cString };
@@ -60,15 +70,16 @@ export function validatePrefix(prefix: string): void {
 	}
 }
 
-export function moduleLayout(prefix: string, modelFiles: readonly string[]): ModuleLayout {
+export function moduleLayout(prefix: string, modelFiles: readonly string[], noFpu = false): ModuleLayout {
 	validatePrefix(prefix);
 	const moduleName = prefix;
+	const modelObjects = modelFiles.map((file) => file.replace(/\.c$/, ".o"));
 	return {
 		moduleName,
 		koFile: `${moduleName}.ko`,
 		mainSource: `${moduleName}_main.c`,
-		plainObjects: [`${moduleName}_main.o`],
-		fpObjects: modelFiles.map((file) => file.replace(/\.c$/, ".o")),
+		plainObjects: [`${moduleName}_main.o`, ...(noFpu ? modelObjects : [])],
+		fpObjects: noFpu ? [] : modelObjects,
 	};
 }
 
@@ -87,12 +98,31 @@ export function findTemplateDir(start: string = __dirname): string {
  * Writes the module project into `dir` (each file atomically) and returns the paths written. Naming: module
  * `knn_NAME.ko` from `knn_NAME_main.o` (this project's main) and one object per model FP unit (`NAME.o`).
  */
+/**
+ * Writes a compiled model's files and the module project around it into `dir`: the one "compile, then write the
+ * project" step of knn compile, deploy and the VS Code build. Tensor sizes are the program's own (element type
+ * included), and an integer-only model gets the no-FPU project.
+ */
+export function writeCompiledModule(dir: string, model: CompiledModel, template: ModuleTemplate): string[] {
+	fs.mkdirSync(dir, { recursive: true });
+	for (const file of model.files) writeFileAtomic(path.join(dir, file.name), file.text);
+	const tensors = (buffers: Buffer[], names: string[]) => buffers.map((buffer, i) => ({ name: names[i], bytes: bufferBytes(buffer), dtype: buffer.dtype }));
+	return writeModuleProject(dir, {
+		prefix: model.prefix, template, modelFiles: [`${model.prefix}_model.c`], noFpu: model.noFpu !== undefined,
+		arguments: tensors(model.program.arguments, model.program.argumentNames),
+		results: tensors(model.program.results, model.program.resultNames),
+	});
+}
+
 export function writeModuleProject(dir: string, options: ModuleProjectOptions): string[] {
 	const { prefix, template } = options;
-	const layout = moduleLayout(prefix, options.modelFiles);
+	const layout = moduleLayout(prefix, options.modelFiles, options.noFpu);
 	validateModelFiles(options.modelFiles, layout);
 	validateTensors("argument", options.arguments);
 	validateTensors("result", options.results);
+	if (template === "tcp" && options.noFpu) {
+		throw new Error("The tcp template builds float32 inputs and compares float32 action scores; an integer-only (--no-fpu) model needs the selftest template.");
+	}
 	if (template === "tcp") validateTcp(options);
 	else if (template !== "selftest") throw new Error(`Unknown module template "${String(template)}": use "selftest" or "tcp".`);
 
@@ -101,8 +131,9 @@ export function writeModuleProject(dir: string, options: ModuleProjectOptions): 
 		NAME: prefix,
 		MODULE: layout.moduleName,
 		TEMPLATE: template,
-		FP_OBJECTS: layout.fpObjects.join(" "),
-		FP_FLAGS: layout.fpObjects.map((o) => `CFLAGS_REMOVE_${o} += ${NO_FPU_FLAGS}\nCFLAGS_${o} += ${FPU_FLAGS}`).join("\n"),
+		FP_OBJECTS: [...layout.plainObjects.slice(1), ...layout.fpObjects].join(" "),
+		FP_FLAGS: options.noFpu ? NO_FPU_NOTE : [FPU_NOTE, ...layout.fpObjects.map((o) => `CFLAGS_REMOVE_${o} += ${NO_FPU_FLAGS}\nCFLAGS_${o} += ${FPU_FLAGS}`)].join("\n"),
+		NO_FPU: options.noFpu ? "1" : "0",
 		FP_SOURCES: options.modelFiles.map((f) => `\`${f}\``).join(", "),
 		ARGUMENT_TABLE: tensorTable(options.arguments),
 		RESULT_TABLE: tensorTable(options.results),
@@ -117,6 +148,7 @@ export function writeModuleProject(dir: string, options: ModuleProjectOptions): 
 		["Makefile.in", "Makefile"],
 		["knn_bits.h", "knn_bits.h"],
 		["knn_tensors.h.in", "knn_tensors.h"],
+		["knn_fpu.h.in", "knn_fpu.h"],
 		[`${template}_main.c.in`, layout.mainSource],
 		[`README.${template}.md.in`, "README.md"],
 	];
@@ -185,14 +217,23 @@ function validateTcp(options: ModuleProjectOptions): void {
 	}
 }
 
+/** knn_tensors.h's enum knn_element for each dtype the self-test prints as numbers. */
+const KNN_ELEMENT: Partial<Record<DType, string>> = {
+	float32: "KNN_ELEMENT_FLOAT32", int8: "KNN_ELEMENT_INT8", uint8: "KNN_ELEMENT_UINT8", bool: "KNN_ELEMENT_UINT8",
+	int16: "KNN_ELEMENT_INT16", uint16: "KNN_ELEMENT_UINT16", int32: "KNN_ELEMENT_INT32", uint32: "KNN_ELEMENT_UINT32",
+};
+
 function tensorTable(tensors: readonly TensorBytes[]): string {
-	return tensors.map((t) => `\t{ ${cString(t.name)}, ${t.bytes} },`).join("\n");
+	return tensors.map((t) => `\t{ ${cString(t.name)}, ${t.bytes}, ${KNN_ELEMENT[t.dtype ?? "float32"] ?? "KNN_ELEMENT_RAW"} },`).join("\n");
 }
 
 function markdownTensorTable(options: ModuleProjectOptions): string {
-	const rows = ["| | index | name | bytes | float32 values |", "|---|---|---|---|---|"];
+	const rows = ["| | index | name | bytes | type | elements |", "|---|---|---|---|---|---|"];
 	for (const [kind, tensors] of [["argument", options.arguments], ["result", options.results]] as const) {
-		tensors.forEach((t, i) => rows.push(`| ${kind} | ${i} | ${markdownText(t.name)} | ${t.bytes} | ${Math.floor(t.bytes / 4)} |`));
+		tensors.forEach((t, i) => {
+			const dtype = t.dtype ?? "float32";
+			rows.push(`| ${kind} | ${i} | ${markdownText(t.name)} | ${t.bytes} | ${dtype} | ${Math.floor(t.bytes / Math.max(1, dtypeByteSize(dtype)))} |`);
+		});
 	}
 	return rows.join("\n");
 }

@@ -120,3 +120,13 @@ export async function unresolvedSymbols(koFile: string, kdir: string): Promise<s
 	const exports = kernelExports(kdir);
 	return (await undefinedSymbols(koFile)).filter((symbol) => !exports.has(symbol));
 }
+
+/**
+ * For an integer-only module (--no-fpu): disassembles every object in the build directory (the module main, the
+ * model units, Kbuild's NAME.mod.o) and the linked .ko, and returns those with any FP/SIMD instruction.
+ */
+export async function moduleObjectsWithFloat(buildDir: string, koFile: string): Promise<FloatInstructionReport[]> {
+	const objects = fs.readdirSync(buildDir).filter((file) => file.endsWith(".o")).sort().map((file) => path.join(buildDir, file));
+	const reports = await Promise.all([...objects, path.join(buildDir, koFile)].map((file) => checkNoFloatInstructions(file)));
+	return reports.filter((report) => report.floatInstructions.length > 0);
+}

@@ -1,10 +1,11 @@
-import { type Graph, attrType, hasAttr, parseInputName } from "../graph/graph";
+import { type Graph, type GraphNode, attrType, hasAttr, parseInputName } from "../graph/graph";
 import type { LoadedModel } from "../frontends";
 import type { SignatureTensor } from "../frontends/model";
 import { type DType, formatShape } from "../graph/tensor";
 import { declaredShape } from "../interp/infer";
 import { unsupportedOps } from "../ops/support";
 import { isVariable } from "../ops/variables";
+import { tensorQuantization } from "../quant/params";
 
 export interface InspectReport {
 	file: string;
@@ -26,6 +27,8 @@ export interface InspectReport {
 	checkpointPrefix?: string;
 	/** A SavedModel's signatures, sorted by key; each input and output with its tensor, dtype and shape. */
 	signatures: SignatureReport[];
+	/** Quantized tensors (TFLite) in graph order, by the node producing them; absent when there are none. */
+	quantized?: { tensor: string; quantization: string }[];
 }
 
 export interface SignatureReport {
@@ -53,6 +56,10 @@ export function inspectModel(model: LoadedModel): InspectReport {
 	const ops = [...histogram].map(([op, count]) => ({ op, count })).sort((a, b) => b.count - a.count || a.op.localeCompare(b.op));
 	const candidates = candidateOutputs(graph);
 	const inference = inferenceNodes(model, candidates);
+	const quantized = graph.nodes.flatMap((node) => {
+		const text = describeQuantization(node);
+		return text ? [{ tensor: node.name, quantization: text }] : [];
+	});
 	return {
 		file: model.file,
 		format: model.format,
@@ -78,7 +85,30 @@ export function inspectModel(model: LoadedModel): InspectReport {
 			inputs: signature.inputs.map(tensorReport),
 			outputs: signature.outputs.map(tensorReport),
 		})),
+		...(quantized.length > 0 ? { quantized } : {}),
 	};
+}
+
+const significant = (x: number): string => String(Number(x.toPrecision(3)));
+
+/**
+ * A node's output quantization as one line: "scale 0.0137 zero point -3 (int8)", or per channel
+ * "per-channel axis 0, 32 scales 0.0012..0.0051 (int8)"; undefined when the output is not quantized.
+ */
+export function describeQuantization(node: GraphNode): string | undefined {
+	const q = tensorQuantization(node);
+	if (!q || q.scale.length === 0) return undefined;
+	const typeAttr = ["out_type", "dtype", "T"].find((name) => hasAttr(node, name));
+	let dtype = "";
+	try {
+		dtype = typeAttr ? ` (${attrType(node, typeAttr)})` : "";
+	} catch {
+		// An unknown type number: the scales alone still say what a user wants to know.
+	}
+	if (q.scale.length === 1) return `scale ${significant(q.scale[0])} zero point ${q.zeroPoint[0] ?? 0}${dtype}`;
+	const zeroPoints = new Set(q.zeroPoint);
+	const zero = zeroPoints.size === 1 ? (q.zeroPoint[0] === 0 ? "" : `, zero point ${q.zeroPoint[0]}`) : `, zero points ${Math.min(...q.zeroPoint)}..${Math.max(...q.zeroPoint)}`;
+	return `per-channel axis ${q.axis}, ${q.scale.length} scales ${significant(Math.min(...q.scale))}..${significant(Math.max(...q.scale))}${zero}${dtype}`;
 }
 
 /**
@@ -125,6 +155,7 @@ export function formatInspectReport(report: InspectReport): string {
 		`  ops           ${report.ops.length} distinct`,
 		...report.ops.map((o) => `    ${String(o.count).padStart(7)}  ${o.op}`),
 		...(report.sourceOps ? [`  ${report.format} ops`.padEnd(16) + `${report.sourceOps.length} distinct`, ...report.sourceOps.map((o) => `    ${String(o.count).padStart(7)}  ${o.op}`)] : []),
+		...(report.quantized ? [`  quantized     ${report.quantized.length} tensors`, ...report.quantized.map((q) => `    ${q.tensor}  ${q.quantization}`)] : []),
 		`  unsupported   ${opCounts(report.unsupportedOps)} (in ${report.unsupportedScope})`,
 		...(report.unsupportedOpsElsewhere.length > 0
 			? [`                elsewhere in the graph (training, saving, summaries): ${opCounts(report.unsupportedOpsElsewhere)}`]

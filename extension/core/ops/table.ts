@@ -1,6 +1,18 @@
 import { conv3d, convTranspose3d, pool3d } from "../codegen/emitConv3d";
 import { convTranspose } from "../codegen/emitConvTranspose";
 import { argReduction } from "../codegen/emitArgMax";
+import { qConv2D, qDepthwiseConv2D } from "../codegen/cint/conv";
+import { qFullyConnected } from "../codegen/cint/fullyConnected";
+import { qUnidirectionalSequenceLstm } from "../codegen/cint/lstm";
+import { qMean } from "../codegen/cint/mean";
+import { qAveragePool2D, qMaxPool2D } from "../codegen/cint/pool";
+import { qTransposeConv } from "../codegen/cint/transposeConv";
+import { dequantizeFixedOp, quantizeFixedOp } from "../codegen/cint/edges";
+import { quantizedHardSwishOp, quantizedLeakyReluOp, quantizedReluOp, quantizedTableOp } from "../codegen/cint/activations";
+import { quantizedConcatOp } from "../codegen/cint/concat";
+import { quantizedBinaryOp } from "../codegen/cint/elementwise";
+import { dequantizeOp, quantizeOp } from "../codegen/cint/quantize";
+import { quantizedSoftmaxOp } from "../codegen/cint/softmax";
 import { batchMatMul } from "../codegen/emitBatchMatMul";
 import { gatherOp } from "../codegen/emitGather";
 import {
@@ -105,6 +117,25 @@ const EMITTERS: [KernelEmitter, string[]][] = [
 	[softsignOp, ["Softsign"]],
 	[trigOp, ["Tan", "Atan", "Asin", "Acos", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh"]],
 	[randomOp, [...RANDOM_KERNELS.keys()]],
+	[qFullyConnected, ["QFullyConnected"]],
+	[qConv2D, ["QConv2D"]],
+	[qDepthwiseConv2D, ["QDepthwiseConv2D"]],
+	[qTransposeConv, ["QTransposeConv"]],
+	[qAveragePool2D, ["QAveragePool2D"]],
+	[qMaxPool2D, ["QMaxPool2D"]],
+	[qMean, ["QMean"]],
+	[qUnidirectionalSequenceLstm, ["QUnidirectionalSequenceLstm"]],
+	[quantizeFixedOp, ["QQuantizeFixed"]],
+	[dequantizeFixedOp, ["QDequantizeFixed"]],
+	[quantizedBinaryOp, ["QAdd", "QSub", "QMul"]],
+	[quantizedTableOp, ["QLogistic", "QTanh"]],
+	[quantizedReluOp, ["QRelu", "QRelu6"]],
+	[quantizedLeakyReluOp, ["QLeakyRelu"]],
+	[quantizedHardSwishOp, ["QHardSwish"]],
+	[quantizedSoftmaxOp, ["QSoftmax"]],
+	[quantizedConcatOp, ["QConcatenation"]],
+	[quantizeOp, ["QQuantize"]],
+	[dequantizeOp, ["QDequantize"]],
 ];
 const KERNEL_EMITTERS = new Map(EMITTERS.flatMap(([emit, ops]) => ops.map((op) => [op, emit] as const)));
 

@@ -263,6 +263,22 @@ export class GraphInspectorProvider implements vscode.CustomReadonlyEditorProvid
 		return (await panel.query({ pressSignature: key })) as ConfigPicks | null;
 	}
 
+	/** The drawn nodes of the webview of the inspector open on `uri`, with their ops. */
+	async renderedNodes(uri: vscode.Uri): Promise<{ name: string; op: string }[]> {
+		const panel = this.panelsFor(uri)[0];
+		if (!panel) throw new Error(`No graph inspector is open on ${uri.toString(true)}: open it with Kernel NN: Open Graph Inspector first.`);
+		const value = await panel.query("renderedNodes");
+		if (!Array.isArray(value)) throw new Error(`The graph inspector of ${uri.toString(true)} answered ${JSON.stringify(value)} instead of its drawn nodes.`);
+		return value as { name: string; op: string }[];
+	}
+
+	/** The details the inspector open on `uri` sends its pane when node `name` is clicked. */
+	nodeDetails(uri: vscode.Uri, name: string): NodeDetails {
+		const panel = this.panelsFor(uri)[0];
+		if (!panel) throw new Error(`No graph inspector is open on ${uri.toString(true)}: open it with Kernel NN: Open Graph Inspector first.`);
+		return panel.document.details(name, false);
+	}
+
 	/** Selects and centres a node (or the node it was folded into) in the inspector of `uri`, or the active one. */
 	async revealNode(name: string, uri?: vscode.Uri): Promise<boolean> {
 		const panel = uri ? this.panelsFor(uri)[0] : this.activePanel();

@@ -8,6 +8,7 @@ import { has } from "../../core/frontends/tf/proto/types";
 import type { GraphNodeView, NodeDetails } from "../../../webview/shared/protocol";
 import { hintedShapes } from "./graphView";
 import { isVariable } from "../../core/ops/variables";
+import { describeQuantization } from "../../core/model/inspect";
 
 /** Attribute name under which the details say why weight statistics could not be given. */
 export const WEIGHTS_UNAVAILABLE = "(weights)";
@@ -27,7 +28,11 @@ export interface DetailsOptions {
 export function nodeDetails(model: LoadedModel, name: string, options: DetailsOptions): NodeDetails {
 	const node = model.graph.get(name);
 	if (!node) throw new Error(`${model.file}: the graph has no node named "${name}"`);
-	const attrs = Object.keys(node.attr).sort().map((key) => ({ name: key, value: formatAttr(node.attr[key]) }));
+	// A quantized output reads better as one line than as the three `_quant_*` attributes it replaces.
+	const quantization = describeQuantization(node);
+	const shown = Object.keys(node.attr).sort().filter((key) => !(quantization && key.startsWith("_quant_")));
+	const attrs = shown.map((key) => ({ name: key, value: formatAttr(node.attr[key]) }));
+	if (quantization) attrs.unshift({ name: "quantization", value: quantization });
 	// A folded node is not in the view: what the graph itself says about its outputs stands in.
 	const known = options.viewNode ?? hintedShapes(node);
 	const details: NodeDetails = { name, op: node.op, attrs, shapes: known.shapes, ...(known.dtype ? { dtype: known.dtype } : {}) };

@@ -2,7 +2,7 @@ import * as vscode from "vscode";
 import { isModelFileName } from "../configModelRef";
 import type { KernelNNServices } from "../services";
 import { GRAPH_INSPECTOR_VIEW_TYPE, GraphInspectorProvider } from "./graphInspectorEditor";
-import type { ConfigPicks } from "../../../webview/shared/protocol";
+import type { ConfigPicks, NodeDetails } from "../../../webview/shared/protocol";
 import type { PickedFeed } from "./pickedConfig";
 
 export { GRAPH_INSPECTOR_VIEW_TYPE };
@@ -39,6 +39,18 @@ export function webviewRenderedNodeCount(uri: vscode.Uri): Promise<number> {
 export function pressSignature(uri: vscode.Uri, key: string): Promise<ConfigPicks | null> {
 	if (!current) return Promise.reject(new Error("The graph inspector is not registered: the extension is not active."));
 	return current.pressSignature(uri, key);
+}
+
+/** For KernelNNApi.graphInspector: the nodes the inspector's webview drew on `uri`, with their ops. */
+export function renderedNodes(uri: vscode.Uri): Promise<{ name: string; op: string }[]> {
+	if (!current) return Promise.reject(new Error("The graph inspector is not registered: the extension is not active."));
+	return current.renderedNodes(uri);
+}
+
+/** For KernelNNApi.graphInspector: the details the inspector on `uri` shows for node `name` when it is clicked. */
+export function nodeDetails(uri: vscode.Uri, name: string): NodeDetails {
+	if (!current) throw new Error("The graph inspector is not registered: the extension is not active.");
+	return current.nodeDetails(uri, name);
 }
 
 /** For KernelNNApi.graphInspector: writes graph.config.pbtxt beside the model, as the webview's button does, and opens it. */
@@ -86,9 +98,9 @@ function activeModel(): vscode.Uri | undefined {
 async function pickModel(): Promise<vscode.Uri | undefined> {
 	const picked = await vscode.window.showOpenDialog({
 		canSelectMany: false,
-		filters: { [vscode.l10n.t("Models")]: ["pb", "pbtxt", "meta", "onnx"] },
+		filters: { [vscode.l10n.t("Models")]: ["pb", "pbtxt", "meta", "onnx", "tflite"] },
 		openLabel: vscode.l10n.t("Inspect"),
-		title: vscode.l10n.t("Model to open in the graph inspector (GraphDef, MetaGraph, SavedModel or ONNX)"),
+		title: vscode.l10n.t("Model to open in the graph inspector (GraphDef, MetaGraph, SavedModel, ONNX or TFLite)"),
 		defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
 	});
 	return picked?.[0];

@@ -6,7 +6,10 @@ import { CONV_KERNELS } from "./conv";
 import { CONV_TRANSPOSE_KERNELS } from "./convTranspose";
 import { CONV3D_KERNELS } from "./conv3d";
 import { ELEMENTWISE_KERNELS } from "./elementwise";
+import { FIXED_EDGE_KERNELS } from "./quantized/fixedEdges";
 import { GATHER_KERNELS } from "./gather";
+import { QUANTIZED_KERNELS_A } from "./quantized";
+import { QUANTIZED_KERNELS_B } from "./quantized/indexB";
 import { LAYOUT_KERNELS } from "./layout";
 import { MATMUL_KERNELS } from "./matmul";
 import { NN_KERNELS } from "./nn";
@@ -38,6 +41,9 @@ const FAMILIES = [
 	UNARY_KERNELS, BINARY_KERNELS, ELEMENTWISE_KERNELS, MATMUL_KERNELS, CONV_KERNELS, NN_KERNELS, REDUCE_KERNELS,
 	SHAPE_KERNELS, LAYOUT_KERNELS, STRIDED_SLICE_KERNELS, GATHER_KERNELS,
 	CONV_TRANSPOSE_KERNELS, CONV3D_KERNELS,
+	QUANTIZED_KERNELS_A,
+	QUANTIZED_KERNELS_B,
+	FIXED_EDGE_KERNELS,
 ];
 
 function collect(): Map<string, Kernel> {
