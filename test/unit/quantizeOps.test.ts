@@ -88,7 +88,7 @@ describe("knn quantize of ONNX and TFLite models, checked with onnxruntime and t
 		dir = tempDir("quantize-ops");
 	});
 
-	it("an ONNX MLP 8-16-16-4 (Gemm, Relu, Softmax): the runtime on the int8 file is within 2 steps of onnxruntime's float result on held-out inputs", async () => {
+	it("an ONNX MLP 8-16-16-4 (Gemm, Relu, Softmax): the runtime on the int8 file is within 3 steps of onnxruntime's float result on held-out inputs", async () => {
 		const mlp = buildOnnxModel({
 			inputs: [{ name: "x", shape: [1, 8] }], outputs: [{ name: "probs", shape: [1, 4] }],
 			initializers: [
@@ -113,7 +113,7 @@ describe("knn quantize of ONNX and TFLite models, checked with onnxruntime and t
 			const input = uniform(8, 2);
 			return { input, float: Array.from((await runOrt(mlp, { x: f32([1, 8], input) })).probs.data as Float32Array) };
 		}));
-		await checkHeldOut(fs.readFileSync(file), report.outputs[0].step, heldOut, 2);
+		await checkHeldOut(fs.readFileSync(file), report.outputs[0].step, heldOut, 3);
 	});
 
 	it("an ONNX CNN (Conv+Relu, MaxPool, Conv+Relu, Reshape, Gemm): the channels-last int8 file is within 3 steps of onnxruntime's float result on held-out inputs", async () => {

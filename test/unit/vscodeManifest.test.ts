@@ -75,10 +75,10 @@ describe("package.json contributions", () => {
 		for (const step of steps) assert.ok(fs.existsSync(path.join(ROOT, step.media.markdown)), step.media.markdown);
 	});
 
-	it("contributes the graph inspector as an optional editor for .pb, .pbtxt and .meta", () => {
+	it("contributes the graph inspector as an optional editor for .pb, .pbtxt, .meta, .onnx and .tflite", () => {
 		const editor = contributes.customEditors.find((e: { viewType: string }) => e.viewType === "kernelNN.graphInspector");
 		assert.equal(editor.priority, "option");
-		assert.deepEqual(editor.selector.map((s: { filenamePattern: string }) => s.filenamePattern), ["*.pb", "*.pbtxt", "*.meta", "*.onnx", "**/saved_model.pb"]);
+		assert.deepEqual(editor.selector.map((s: { filenamePattern: string }) => s.filenamePattern), ["*.pb", "*.pbtxt", "*.meta", "*.onnx", "*.tflite", "**/saved_model.pb"]);
 	});
 });
 

@@ -45,7 +45,7 @@ export function convPlan(node: GraphNode, input: Tensor, filter: Tensor, depthwi
 	if (rows.out < 1 || cols.out < 1) fail(node, `the ${kernelH}x${kernelW} filter does not fit the ${height}x${width} input with ${padding} padding`);
 	return {
 		batch, channels, outChannels, multiplier, rows, cols, rowTaps: tapRanges(rows), colTaps: tapRanges(cols),
-		scaling: outputScaling(node, input, outChannels, depthwise),
+		scaling: outputScaling(node, input, outChannels, true),
 	};
 }
 

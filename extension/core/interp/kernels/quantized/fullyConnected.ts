@@ -22,7 +22,7 @@ export function fullyConnectedPlan(node: GraphNode, input: Tensor, filter: Tenso
 	const batches = size / depth;
 	const keep = attrBool(node, "keep_num_dims", false);
 	const outShape = keep ? [...input.shape.slice(0, -1), units] : [batches, units];
-	return { batches, depth, units, outShape, scaling: outputScaling(node, input, units) };
+	return { batches, depth, units, outShape, scaling: outputScaling(node, input, units, true) };
 }
 
 function fullyConnected(inputs: Tensor[], node: GraphNode): Tensor[] {

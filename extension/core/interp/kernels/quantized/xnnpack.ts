@@ -1,5 +1,5 @@
 // The arithmetic of XNNPACK's int8/uint8 kernels, which TFLite's runtime (XNNPACK delegate on) runs instead of its
-// own for DEPTHWISE_CONV_2D, TRANSPOSE_CONV, ADD, SUB, MUL and integer QUANTIZE when their scales are in XNNPACK's range. Matching it
+// own for FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, ADD, SUB, MUL and integer QUANTIZE when their scales are in XNNPACK's range. Matching it
 // makes those ops exact. "fp32" requantization rounds float32(acc) * float32 scale to float32, then to the nearest
 // integer, ties to even; fp32Requantize does that with integers only, as the generated C must.
 
