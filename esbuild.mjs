@@ -87,6 +87,8 @@ if (cliOnly >= 0) {
 } else {
 	await Promise.all([
 		esbuild.build({ ...common, entryPoints: ["extension/extension.ts"], outfile: "dist/extension.js" }),
+		// The config check's worker thread (see extension/vscode/configCheckClient.ts), loaded beside extension.js.
+		esbuild.build({ ...common, entryPoints: ["extension/vscode/configCheckWorker.ts"], outfile: "dist/configCheckWorker.js" }),
 		esbuild.build({ ...cli, outfile: "dist/knn.js" }),
 		...buildWebviews(),
 	]);

@@ -10,15 +10,22 @@ import { parseInputName, refKey } from "../core/graph/graph";
 import { type LoadedModel, loadModel } from "../core/frontends";
 import { encodeMessage, types } from "../core/frontends/tf/proto/registry";
 import { formatInspectReport, inspectModel } from "../core/model/inspect";
-import { ConfigMismatchError, freezeForFetches, loadConfigured, loadFrozen } from "../core/model/prepare";
-import { parseStepInputs, runSteps, stepsToJson } from "../core/model/steps";
+import { freezeForFetches, loadConfigured, loadFrozen } from "../core/model/prepare";
+import { runSteps, stepsToJson } from "../core/model/steps";
 import { writeFileAtomic } from "../core/util/atomicWrite";
-import { compileModel, validatePrefix } from "../core/codegen/compile";
+import { compileModel } from "../core/codegen/compile";
+import { validatePrefix } from "../core/kmod/modulePrefix";
+import { KnnError } from "../core/util/errors";
+import { terminalText } from "../core/util/terminalText";
 import { hostDriverSource } from "../core/codegen/hostDriver";
 import { writeCompiledModule } from "../core/kmod/moduleProject";
 import { sandbox } from "./sandboxCommand";
 import { quantize } from "./quantizeCommand";
 import { TARGET_USAGE, deployCommand, dmesgCommand } from "./targetCommands";
+import { reportPeakMemoryOnExit, takeMemoryOption } from "./memoryOption";
+import { UsageError, reportFailure } from "./exitStatus";
+import { readInputsFile } from "./inputsFile";
+import { printErr, printJson, printOut } from "./output";
 
 const USAGE = `knn: Kernel NN command line
 
@@ -50,12 +57,13 @@ An ONNX or TFLite model's config defaults to all its graph inputs and outputs in
 --no-fpu compiles a quantized model to integer-only C: float inputs and outputs become int32 fixed point (NAME.h
   gives each one's fractional bits), the module uses no FPU, and a node still computing in float is refused.
 INPUTS.json: {"feeds": {"NODE[:IDX]": [[...]]}, "steps": N, "feedback": {"FEED": "FETCH"}}; a data set adds
-"feedsPerStep": [{"NODE": [[...]]}, ...] (step i takes entry i first, then feedback, then feeds)`;
+"feedsPerStep": [{"NODE": [[...]]}, ...] (step i takes entry i first, then feedback, then feeds); at most 1,000,000 steps.
+--max-memory SIZE (any command): the memory budget for the tensors a command materialises, default 512M; a model
+  whose tensors need more fails naming the tensor, until the budget is raised (e.g. --max-memory 2G).
+Exit status: 0 done, 1 a failure the message explains, 2 a command-line mistake (bad flag, argument or --prefix),
+  70 an internal error of knn (a bug: please report it with the command line and the model).`;
 
 const DEFAULT_SIGNATURE = "serving_default";
-
-/** A failure the user can fix; printed without a stack trace. */
-class UsageError extends Error {}
 
 function list(values: string[] | undefined): string[] {
 	return (values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
@@ -69,7 +77,8 @@ function required(value: string | undefined, flag: string): string {
 function inspect(args: string[]): number {
 	const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean" } } });
 	const report = inspectModel(loadModel(required(positionals[0], "MODEL")));
-	console.log(values.json ? JSON.stringify(report, null, 2) : formatInspectReport(report));
+	if (values.json) printJson(JSON.stringify(report, null, 2));
+	else printOut(formatInspectReport(report));
 	return 0;
 }
 
@@ -83,7 +92,7 @@ function freeze(args: string[]): number {
 	const out = required(values.out, "--out FROZEN.pb");
 	const { graph, freeze } = loadFrozen(required(positionals[0], "MODEL"), fetches, values.checkpoint);
 	writeFileAtomic(out, encodeMessage(types.GraphDef, graph.toGraphDef()));
-	console.error(`${out}: ${graph.nodes.length} nodes, ${freeze?.frozen.length ?? 0} variables frozen`);
+	printErr(`${out}: ${graph.nodes.length} nodes, ${freeze?.frozen.length ?? 0} variables frozen`);
 	return 0;
 }
 
@@ -103,15 +112,15 @@ function config(args: string[]): number {
 		const named = [...parsed.config.fetch, ...parsed.config.feed].map((f) => configRef(f).node).filter((n) => model.graph.has(n));
 		const { graph } = freezeForFetches(model, named, values.checkpoint);
 		const problems = validateConfig(graph, parsed);
-		for (const problem of problems) console.log(formatProblem(problem));
+		for (const problem of problems) printOut(formatProblem(problem));
 		const errors = problems.filter((p) => p.severity === "error").length;
-		if (errors === 0) console.error(`${values.check}: valid (${parsed.config.feed.length} feeds, ${parsed.config.fetch.length} fetches)`);
+		if (errors === 0) printErr(`${values.check}: valid (${parsed.config.feed.length} feeds, ${parsed.config.fetch.length} fetches)`);
 		return errors === 0 ? 0 : 1;
 	}
 	const model = loadModel(modelPath);
 	const { feeds, fetches, signature } = configRequests(model, values);
 	for (const fetch of fetches) {
-		if (!model.graph.has(fetch.ref.node)) throw new Error(`${model.file}: the graph has no node named "${fetch.ref.node}"`);
+		if (!model.graph.has(fetch.ref.node)) throw new KnnError(`${model.file}: the graph has no node named "${fetch.ref.node}"; knn inspect lists the nodes`, "config");
 	}
 	const named = [...fetches, ...feeds].map((r) => r.ref.node).filter((n) => model.graph.has(n));
 	const { graph } = freezeForFetches(model, named, values.checkpoint);
@@ -120,10 +129,11 @@ function config(args: string[]): number {
 	if (values.out) {
 		writeFileAtomic(values.out, text);
 		const describe = (r: FeedRequest | FetchRequest) => `${r.name ? `${r.name} = ` : ""}${refKey(r.ref)}${"shape" in r && r.shape ? ` [${r.shape.join(",")}]` : ""}`;
-		console.error(`${values.out}: ${signature ? `signature "${signature}": ` : ""}${feeds.length} feeds (${feeds.map(describe).join(", ")}), ` +
+		printErr(`${values.out}: ${signature ? `signature "${signature}": ` : ""}${feeds.length} feeds (${feeds.map(describe).join(", ")}), ` +
 			`${fetches.length} fetches (${fetches.map(describe).join(", ")})`);
 	} else {
-		process.stdout.write(text);
+		// A config on a terminal is read, not parsed: escape what could move the cursor; a redirected one stays byte for byte.
+		process.stdout.write(process.stdout.isTTY ? terminalText(text) : text);
 	}
 	return 0;
 }
@@ -159,22 +169,23 @@ function run(args: string[]): number {
 	const configPath = required(values.config, "--config graph.config.pbtxt");
 	const inputsPath = required(values.inputs, "--inputs INPUTS.json");
 	const { graph, parsed } = loadConfigured(required(positionals[0], "MODEL"), configPath, values.checkpoint);
-	let inputsJson: unknown;
-	try {
-		inputsJson = JSON.parse(fs.readFileSync(inputsPath, "utf8"));
-	} catch (error) {
-		throw new UsageError(`${inputsPath}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-	}
-	const results = runSteps(graph, parsed.config, parseStepInputs(inputsJson, inputsPath), inputsPath);
+	const results = runSteps(graph, parsed.config, readInputsFile(inputsPath), inputsPath);
 	const output = stepsToJson(parsed.config, results);
 	if (values.json) {
-		console.log(JSON.stringify(output));
+		printJson(JSON.stringify(output));
 	} else {
 		output.steps.forEach((step, i) => {
-			for (const [name, value] of Object.entries(step)) console.log(`step ${i} ${name}: ${JSON.stringify(value)}`);
+			for (const [name, value] of Object.entries(step)) printOut(`step ${i} ${name}: ${JSON.stringify(value)}`);
 		});
 	}
 	return 0;
+}
+
+/** --out DIR resolved, refused before anything is written when it names a file rather than a folder. */
+function outputFolder(dir: string): string {
+	const resolved = path.resolve(dir);
+	if (fs.existsSync(resolved) && !fs.statSync(resolved).isDirectory()) throw new UsageError(`--out ${dir} is a file; give a folder for the module project`);
+	return resolved;
 }
 
 function compile(args: string[]): number {
@@ -188,7 +199,7 @@ function compile(args: string[]): number {
 	const modelPath = required(positionals[0], "MODEL");
 	const configPath = required(values.config, "--config graph.config.pbtxt");
 	const prefix = validatePrefix(required(values.prefix, "--prefix NAME"));
-	const out = required(values.out, "--out DIR");
+	const out = outputFolder(required(values.out, "--out DIR"));
 	const template = values.template;
 	if (template !== "selftest" && template !== "tcp") throw new UsageError(`--template must be selftest or tcp, not "${template}"`);
 	const start = performance.now();
@@ -198,8 +209,8 @@ function compile(args: string[]): number {
 	const moduleFiles = writeCompiledModule(out, compiled, template);
 	if (values["host-driver"]) writeFileAtomic(path.join(out, `${prefix}_host.c`), hostDriverSource(prefix));
 	const r = compiled.report;
-	console.error(`${out}: ${[...compiled.files.map((f) => f.name), ...moduleFiles.map((f) => path.basename(f))].join(", ")}`);
-	console.error(`  ${r.kernels} steps, ${r.loops} loop(s); arena ${r.arenaBytes} bytes (temporaries ${r.tempBytes}, ${r.tempBytesUnshared} without reuse); weights ${r.weightBytes} bytes; ${(performance.now() - start).toFixed(0)} ms`);
+	printErr(`${out}: ${[...compiled.files.map((f) => f.name), ...moduleFiles.map((f) => path.basename(f))].join(", ")}`);
+	printErr(`  ${r.kernels} steps, ${r.loops} loop(s); arena ${r.arenaBytes} bytes (temporaries ${r.tempBytes}, ${r.tempBytesUnshared} without reuse); weights ${r.weightBytes} bytes; ${(performance.now() - start).toFixed(0)} ms`);
 	return 0;
 }
 
@@ -215,19 +226,18 @@ export async function main(argv: string[]): Promise<number> {
 	}
 	const handler = COMMANDS[command];
 	if (!handler) {
-		console.error(`knn: unknown command "${command}"\n\n${USAGE}`);
+		printErr(`knn: unknown command "${command}"\n\n${USAGE}`);
 		return 2;
 	}
 	try {
-		return await handler(rest);
+		return await handler(takeMemoryOption(rest));
 	} catch (error) {
-		const message = error instanceof Error ? error.message : String(error);
-		console.error(`knn ${command}: ${message}`);
-		return error instanceof UsageError || error instanceof ConfigMismatchError || (error instanceof TypeError && /parseArgs|option/i.test(message)) ? 2 : 1;
+		return reportFailure(`knn ${command}`, error, USAGE);
 	}
 }
 
 if (require.main === module) {
+	reportPeakMemoryOnExit();
 	void main(process.argv.slice(2)).then((code) => {
 		process.exitCode = code;
 	});

@@ -7,6 +7,8 @@ import { readCalibration } from "../core/quant/calibrate";
 import { type CalibrationReport, quantizeModel } from "../core/quant/quantize";
 import { planToTflite } from "../core/quant/toTflite";
 import { writeFileAtomic } from "../core/util/atomicWrite";
+import { UsageError } from "./exitStatus";
+import { printJson, printOut } from "./output";
 
 const QUANTIZE_USAGE = `knn quantize MODEL --config graph.config.pbtxt --calibration DATA.npy|INPUTS.json --out MODEL_int8.tflite
              [--per-channel] [--checkpoint PREFIX] [--json]
@@ -30,18 +32,19 @@ export function quantize(args: string[]): number {
 		},
 	});
 	if (values.help) {
-		console.log(QUANTIZE_USAGE);
+		printOut(QUANTIZE_USAGE);
 		return 0;
 	}
 	const modelPath = positionals[0];
 	if (!modelPath || !values.config || !values.calibration || !values.out) {
-		throw new Error(`knn quantize needs MODEL, --config graph.config.pbtxt, --calibration DATA.npy|INPUTS.json and --out MODEL_int8.tflite\n\n${QUANTIZE_USAGE}`);
+		throw new UsageError(`knn quantize needs MODEL, --config graph.config.pbtxt, --calibration DATA.npy|INPUTS.json and --out MODEL_int8.tflite\n\n${QUANTIZE_USAGE}`);
 	}
 	const { graph, parsed } = loadConfigured(modelPath, values.config, values.checkpoint);
 	const samples = readCalibration(values.calibration, configFeeds(graph, parsed.config));
 	const { plan, report } = quantizeModel(graph, parsed.config, samples, { perChannel: values["per-channel"] ?? false });
 	writeFileAtomic(values.out, writeTflite(planToTflite(plan, `int8 post-training quantization of ${modelPath} by knn quantize`)));
-	console.log(values.json ? JSON.stringify(report) : formatReport(report, values.out));
+	if (values.json) printJson(JSON.stringify(report));
+	else printOut(formatReport(report, values.out));
 	return 0;
 }
 

@@ -5,6 +5,8 @@ import { findTemplateDir } from "../core/kmod/moduleProject";
 import { sshArgs } from "../core/sandbox/sandboxSsh";
 import { type Accelerator, type SandboxInfo, GUEST_BUILD_HELPER, GUEST_WORK_ROOT, SandboxError } from "../core/sandbox/sandboxTypes";
 import { readSandboxInfo, sandboxStatus, startSandbox, stopSandbox } from "../core/sandbox/sandboxVm";
+import { UsageError, reportFailure } from "./exitStatus";
+import { printErr } from "./output";
 
 export const SANDBOX_USAGE = `knn sandbox: a disposable QEMU VM running Debian's kernel, reachable over SSH on 127.0.0.1
 
@@ -19,7 +21,6 @@ export const SANDBOX_USAGE = `knn sandbox: a disposable QEMU VM running Debian's
 DIR defaults to .sandbox in the Kernel NN checkout. Inside the VM, ${GUEST_BUILD_HELPER} ${GUEST_WORK_ROOT}/NAME
 builds a module project uploaded there with the host's compiler and headers (shared read-only).`;
 
-class SandboxUsageError extends Error {}
 
 function defaultDir(): string {
 	try {
@@ -37,7 +38,7 @@ function shellQuote(arg: string): string {
 function positiveInteger(value: string | undefined, flag: string): number | undefined {
 	if (value === undefined) return undefined;
 	const number = Number(value);
-	if (!Number.isInteger(number) || number <= 0) throw new SandboxUsageError(`${flag} needs a positive whole number, not "${value}"`);
+	if (!Number.isInteger(number) || number <= 0) throw new UsageError(`${flag} needs a positive whole number, not "${value}"`);
 	return number;
 }
 
@@ -62,8 +63,8 @@ async function start(args: string[]): Promise<number> {
 		},
 	});
 	const accel = values.accel;
-	if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") throw new SandboxUsageError(`--accel must be auto, kvm or tcg, not "${accel}"`);
-	if (values.kernel && values["kernel-release"]) throw new SandboxUsageError("give either --kernel-release (Debian's kernel) or --kernel (your bzImage), not both");
+	if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") throw new UsageError(`--accel must be auto, kvm or tcg, not "${accel}"`);
+	if (values.kernel && values["kernel-release"]) throw new UsageError("give either --kernel-release (Debian's kernel) or --kernel (your bzImage), not both");
 	const timeout = positiveInteger(values.timeout, "--timeout");
 	const info = await startSandbox({
 		dir: values.dir ?? defaultDir(),
@@ -140,15 +141,12 @@ export async function sandbox(args: string[]): Promise<number> {
 	}
 	const handler = SUBCOMMANDS[subcommand];
 	if (!handler) {
-		console.error(`knn sandbox: unknown subcommand "${subcommand}"\n\n${SANDBOX_USAGE}`);
+		printErr(`knn sandbox: unknown subcommand "${subcommand}"\n\n${SANDBOX_USAGE}`);
 		return 2;
 	}
 	try {
 		return await handler(rest);
 	} catch (error) {
-		const message = error instanceof Error ? error.message : String(error);
-		console.error(`knn sandbox ${subcommand}: ${message}`);
-		const usage = error instanceof SandboxUsageError || (error instanceof TypeError && /parseArgs|option|argument/i.test(message));
-		return usage ? 2 : 1;
+		return reportFailure(`knn sandbox ${subcommand}`, error, SANDBOX_USAGE);
 	}
 }

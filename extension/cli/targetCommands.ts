@@ -1,17 +1,22 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { type DeployReport, deploy } from "../core/deploy/deploy";
 import { followKernelLog, readKernelLog } from "../core/kernelLog/follow";
+import { describeKernelHealth } from "../core/kernelLog/kernelHealth";
 import { type KernelLogRecord, LEVEL_NAMES, formatRecord } from "../core/kernelLog/kmsg";
 import { findTemplateDir } from "../core/kmod/moduleProject";
-import { parseStepInputs } from "../core/model/steps";
+import { prefixFromModelName, validatePrefix } from "../core/kmod/modulePrefix";
+import { restartSandbox } from "../core/sandbox/sandboxVm";
 import { type OpenedTarget, openTarget } from "../core/targets/openTarget";
 import { parseTarget } from "../core/targets/targetSpec";
+import { UsageError } from "./exitStatus";
+import { readInputsFile } from "./inputsFile";
+import { printJson, printOut } from "./output";
 
 export const TARGET_USAGE = `  knn deploy MODEL --config CFG --target sandbox|ssh://user@host:port|local --inputs INPUTS.json
              [--prefix NAME] [--build-on local|target] [--kdir DIR] [--keep] [--tolerance T] [--checkpoint PREFIX]
-             [--bench N] [--no-fpu] [--json] [--accept-new-host-key] [--sandbox-dir DIR]
+             [--bench N] [--no-fpu] [--timeout SECONDS] [--json] [--accept-new-host-key] [--sandbox-dir DIR]
+             (--timeout: how long the self-test may run before the module is unloaded; default 30 s + 5 ms a step)
   knn dmesg --target T [--follow] [--module NAME] [--levels] [--accept-new-host-key] [--sandbox-dir DIR]`;
 
 function defaultSandboxDir(): string {
@@ -43,6 +48,7 @@ function formatReport(report: DeployReport): string {
 	if (Number.isFinite(report.maxAbsError)) lines.push(`  kernel vs reference: max abs error ${report.maxAbsError.toExponential(2)}, max rel error ${report.maxRelError.toExponential(2)} (tolerance ${report.tolerance})`);
 	if (report.bench) lines.push(`  in-kernel latency over ${report.bench.calls} calls: median ${report.bench.medianNs} ns, p99 ${report.bench.p99Ns} ns, min ${report.bench.minNs} ns`);
 	lines.push(`  target left with: ${report.finalState}`);
+	if (report.kernelHealth) lines.push(`  target kernel: ${describeKernelHealth(report.kernelHealth)}${report.kernelHealth.action ? `; ${report.kernelHealth.action}` : ""}`);
 	if (report.error) lines.push(`  error: ${report.error}`);
 	return lines.join("\n");
 }
@@ -53,17 +59,20 @@ export async function deployCommand(args: string[]): Promise<number> {
 		options: {
 			...TARGET_OPTIONS, config: { type: "string" }, inputs: { type: "string" }, prefix: { type: "string" }, "build-on": { type: "string", default: "local" },
 			kdir: { type: "string" }, keep: { type: "boolean" }, tolerance: { type: "string", default: "1e-6" }, checkpoint: { type: "string" },
-			bench: { type: "string" }, json: { type: "boolean" }, "no-fpu": { type: "boolean" },
+			bench: { type: "string" }, json: { type: "boolean" }, "no-fpu": { type: "boolean" }, timeout: { type: "string" },
 		},
 	});
 	const modelPath = positionals[0];
-	if (!modelPath || !values.config || !values.target || !values.inputs) throw new Error(`knn deploy needs MODEL, --config, --target and --inputs\n${TARGET_USAGE}`);
+	if (!modelPath || !values.config || !values.target || !values.inputs) throw new UsageError(`knn deploy needs MODEL, --config, --target and --inputs\n${TARGET_USAGE}`);
 	const buildOn = values["build-on"];
-	if (buildOn !== "local" && buildOn !== "target") throw new Error(`--build-on must be local or target, not "${buildOn}"`);
+	if (buildOn !== "local" && buildOn !== "target") throw new UsageError(`--build-on must be local or target, not "${buildOn}"`);
 	const tolerance = Number(values.tolerance);
-	if (!(tolerance >= 0)) throw new Error(`--tolerance must be a non-negative number, not "${values.tolerance}"`);
-	const inputs = parseStepInputs(JSON.parse(fs.readFileSync(values.inputs, "utf8")), values.inputs);
-	const prefix = values.prefix ?? (path.basename(modelPath).replace(/\..*$/, "").replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "m_") || "model");
+	if (!(tolerance >= 0)) throw new UsageError(`--tolerance must be a non-negative number, not "${values.tolerance}"`);
+	const timeoutSeconds = values.timeout === undefined ? undefined : Number(values.timeout);
+	if (timeoutSeconds !== undefined && !(timeoutSeconds > 0 && timeoutSeconds <= 86_400)) throw new UsageError(`--timeout must be a number of seconds above 0, at most 86400, not "${values.timeout}"`);
+	// Checked before the target is opened or any folder is made.
+	const prefix = validatePrefix(values.prefix ?? prefixFromModelName(path.basename(modelPath)));
+	const inputs = readInputsFile(values.inputs);
 	const { target, remoteBuild } = open(values.target, values);
 	const controller = new AbortController();
 	process.once("SIGINT", () => controller.abort());
@@ -71,9 +80,24 @@ export async function deployCommand(args: string[]): Promise<number> {
 		const report = await deploy({
 			modelPath, configPath: values.config, checkpoint: values.checkpoint, inputs, target, prefix, buildOn, kdir: values.kdir, remoteBuild,
 			keep: Boolean(values.keep), tolerance, noFpu: values["no-fpu"] === true, extraParameters: values.bench ? [`bench=${values.bench}`] : [], signal: controller.signal,
+			selftestTimeoutMs: timeoutSeconds === undefined ? undefined : Math.round(timeoutSeconds * 1000),
 			onStage: values.json ? undefined : (stage, phase) => { if (phase === "start") process.stderr.write(`knn deploy: ${stage.name}...\n`); },
 		});
-		console.log(values.json ? JSON.stringify(report) : formatReport(report));
+		const health = report.kernelHealth;
+		if (health && !health.ok && parseTarget(values.target).kind === "sandbox") {
+			// The next deploy must not run on a kernel that oopsed or warned: boot the VM afresh.
+			const sandboxDir = values["sandbox-dir"] ?? defaultSandboxDir();
+			process.stderr.write(`knn deploy: the sandbox kernel was damaged (${describeKernelHealth(health)}); restarting the sandbox VM in ${sandboxDir}\n`);
+			await target.close();
+			try {
+				await restartSandbox(sandboxDir);
+				health.action = "the sandbox VM was restarted";
+			} catch (error) {
+				health.action = `restarting the sandbox VM failed: ${error instanceof Error ? error.message : String(error)}`;
+			}
+		}
+		if (values.json) printJson(JSON.stringify(report));
+		else printOut(formatReport(report));
 		return report.ok ? 0 : 1;
 	} finally {
 		await target.close();
@@ -82,13 +106,13 @@ export async function deployCommand(args: string[]): Promise<number> {
 
 export async function dmesgCommand(args: string[]): Promise<number> {
 	const { values } = parseArgs({ args, options: { ...TARGET_OPTIONS, follow: { type: "boolean" }, module: { type: "string" }, levels: { type: "boolean" } } });
-	if (!values.target) throw new Error(`knn dmesg needs --target\n${TARGET_USAGE}`);
+	if (!values.target) throw new UsageError(`knn dmesg needs --target\n${TARGET_USAGE}`);
 	const module = values.module;
 	const pattern = module ? new RegExp(`(^|[^A-Za-z0-9_])${module.replace(/[^A-Za-z0-9_]/g, "")}([^A-Za-z0-9_]|$)`) : undefined;
 	const print = (records: KernelLogRecord[]) => {
 		for (const record of records) {
 			if (pattern && !pattern.test(record.message)) continue;
-			process.stdout.write(`${values.levels ? `<${LEVEL_NAMES[record.level]}> ` : ""}${formatRecord(record)}\n`);
+			printOut(`${values.levels ? `<${LEVEL_NAMES[record.level]}> ` : ""}${formatRecord(record)}`);
 		}
 	};
 	const { target } = open(values.target, values);

@@ -2,6 +2,8 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import { type ConfigFile, type ConfigProblem, TextFormatError, configRef, parseConfig, validateConfig } from "../core/frontends/tf/tf2xlaConfig";
 import type { Graph } from "../core/graph/graph";
+import { hasCode } from "../core/util/errors";
+import { ConfigCheckWorker } from "./configCheckClient";
 import { type ComponentLog, errorMessage } from "./log";
 import { findModelForConfig, readGraphFor } from "./modelFiles";
 import { type UriArg, activeResource, toUri } from "./pickers";
@@ -32,6 +34,7 @@ export async function checkConfig(configUri: vscode.Uri, text: string, modelArg:
 	if (!model) {
 		return { problems: [], note: `no model found for ${path.basename(file)}: add a line "# model: path/to/model.pb" or put the model beside it` };
 	}
+	if (model.uri.scheme === "file") return checkInWorker(graphs.worker, file, text, model);
 	const fetchNodes = parsed.config.fetch.map((f) => configRef(f).node).filter((n) => n !== "");
 	let graph: Graph;
 	try {
@@ -42,8 +45,24 @@ export async function checkConfig(configUri: vscode.Uri, text: string, modelArg:
 	return { problems: validateConfig(graph, parsed), model };
 }
 
-/** Models read for validation, kept while the file is unchanged (validation runs on every edit). */
+// Loading and running the model happen in the worker; over the budget or the time is an error on the config.
+async function checkInWorker(worker: ConfigCheckWorker, file: string, text: string, model: { uri: vscode.Uri; how: string }): Promise<ConfigCheck> {
+	try {
+		return { problems: await worker.check(model.uri.fsPath, file, text), model };
+	} catch (error) {
+		if (hasCode(error, "budget") || hasCode(error, "timeout")) {
+			return { problems: [{ file, message: errorMessage(error), position: { line: 1, column: 1, endLine: 1, endColumn: 1 }, severity: "error" }], model };
+		}
+		return { problems: [], model, note: `could not read the model ${model.uri.fsPath} (found by ${model.how}): ${errorMessage(error)}` };
+	}
+}
+
+/**
+ * Models read for validation, kept while the file is unchanged (validation runs on every edit). Files on disk
+ * are checked by `worker`, off the extension host's thread; the cache serves other file systems.
+ */
 export class GraphCache {
+	readonly worker = new ConfigCheckWorker();
 	private readonly entries = new Map<string, { mtime: number; graph: Promise<Graph> }>();
 
 	async get(uri: vscode.Uri, fetchNodes: readonly string[]): Promise<Graph> {

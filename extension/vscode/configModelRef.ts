@@ -45,9 +45,7 @@ export function rankModelCandidates(configName: string, names: readonly string[]
 }
 
 /** A module prefix from a model file name, as `knn deploy` derives it: a C identifier. */
-export function prefixFromModelName(fileName: string): string {
-	return fileName.replace(/\..*$/, "").replace(/[^A-Za-z0-9_]/g, "_").replace(/^(?=\d)/, "m_").slice(0, 41) || "model";
-}
+export { prefixFromModelName } from "../core/kmod/modulePrefix";
 
 /** "1x32", "1,32", "[1, 32]" or "" (a scalar) as dimensions; undefined with a reason when it is none of these. */
 export function parseShapeText(text: string): { shape: number[] } | { error: string } {

@@ -1,6 +1,7 @@
 // How kernel log records look in a terminal: ANSI colours by level, "\r\n" line ends, no control characters
 // from the kernel that could move the cursor or retitle the terminal. No `vscode` here, so it is unit-tested.
 import { type KernelLogRecord, LEVEL_NAMES, formatRecord } from "../core/kernelLog/kmsg";
+import { terminalText } from "../core/util/terminalText";
 
 const SGR = (codes: string) => `\x1b[${codes}m`;
 const RESET = SGR("0");
@@ -12,9 +13,9 @@ export function toTerminalText(text: string): string {
 	return text.replace(/\r?\n/g, "\r\n");
 }
 
-/** Shows control characters (ESC, BEL, ...) as \xNN so that a kernel message cannot drive the terminal. */
+/** Shows control and bidi characters (ESC, BEL, C1, U+202E...) escaped so that a kernel message cannot drive the terminal. */
 export function escapeControls(text: string): string {
-	return text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+	return terminalText(text);
 }
 
 /** The line as it is kept for tests and copy: dmesg's "[   12.345678] level: text". */

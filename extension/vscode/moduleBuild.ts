@@ -7,7 +7,9 @@ import { formatProblem } from "../core/frontends/tf/tf2xlaConfig";
 import { NO_HEADERS_HINT, installedHeaderVersions } from "../core/kmod/kernelHeaders";
 import { moduleLayout, writeCompiledModule } from "../core/kmod/moduleProject";
 import { ConfigMismatchError, loadConfigured } from "../core/model/prepare";
+import { validatePrefix } from "../core/kmod/modulePrefix";
 import { readSandboxInfo } from "../core/sandbox/sandboxVm";
+import { resolveInside } from "../core/util/safePaths";
 
 export interface ModuleBuildRequest {
 	modelPath: string;
@@ -46,6 +48,15 @@ export function chooseKernelBuildDir(options: { kernelHeadersDir?: string; targe
 	const installed = installedHeaderVersions()[0];
 	if (installed) return { kdir: `/usr/src/linux-headers-${installed}`, why: `the newest installed headers, ${installed}` };
 	throw new Error(NO_HEADERS_HINT);
+}
+
+/**
+ * WORKSPACE/.kernelnn/build/PREFIX for a task's prefix, checked before anything is written: a prefix from
+ * tasks.json like "../../../somewhere" is refused, and the folder must resolve inside .kernelnn/build.
+ */
+export function moduleBuildDir(workspaceFolder: string, prefix: string): string {
+	validatePrefix(prefix, "The task's prefix");
+	return resolveInside(path.join(workspaceFolder, ".kernelnn", "build"), [prefix], "The module build folder");
 }
 
 export async function buildModule(request: ModuleBuildRequest): Promise<ModuleBuildResult> {

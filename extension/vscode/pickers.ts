@@ -4,7 +4,8 @@ import { configFeeds, configRef, parseConfig, validateConfig } from "../core/fro
 import { refKey } from "../core/graph/graph";
 import { inferGraph } from "../core/interp/infer";
 import { shapeFromProto } from "../core/graph/tensor";
-import { type StepInputs, parseStepInputs } from "../core/model/steps";
+import { StepInputError, type StepInputs, parseStepInputs } from "../core/model/steps";
+import { parseInputsJson } from "../core/model/inputsJson";
 import { UserCancelled } from "./cancellation";
 import { isConfigFileName, isModelFileName } from "./configModelRef";
 import { type TensorSignature, describeFeedback, describeInputs, guessFeedback, zeroInputs } from "./deployInputs";
@@ -168,8 +169,9 @@ async function readInputsFile(uri: vscode.Uri): Promise<{ inputs: StepInputs; de
 	const name = path.basename(uri.path);
 	let json: unknown;
 	try {
-		json = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
+		json = parseInputsJson(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), uri.fsPath);
 	} catch (error) {
+		if (error instanceof StepInputError) throw error;
 		throw new Error(`${uri.fsPath}: not valid JSON (${errorMessage(error)})`);
 	}
 	const inputs = parseStepInputs(json, uri.fsPath);

@@ -5,7 +5,8 @@ import type { Deployer } from "./deployCommand";
 import { toTerminalText } from "./kernelLogFormat";
 import { type ComponentLog, errorMessage } from "./log";
 import { findModelForConfig, localPath } from "./modelFiles";
-import { type ModuleBuildResult, buildModule, chooseKernelBuildDir } from "./moduleBuild";
+import { type ModuleBuildResult, buildModule, chooseKernelBuildDir, moduleBuildDir } from "./moduleBuild";
+import { terminalText } from "../core/util/terminalText";
 import { type UriArg, resolveInputs, resolveModelAndConfig } from "./pickers";
 import { readSettings, sandboxDir } from "./settings";
 import { requireTrust } from "./trust";
@@ -46,7 +47,7 @@ class TaskTerminal implements vscode.Pseudoterminal {
 		this.work(write, this.controller.signal).then(
 			(code) => this.closer.fire(code),
 			(error: unknown) => {
-				write(`\x1b[31m${errorMessage(error)}\x1b[0m`);
+				write(`\x1b[31m${terminalText(errorMessage(error))}\x1b[0m`);
 				this.closer.fire(1);
 			},
 		);
@@ -146,8 +147,7 @@ export class KernelNNTasks implements vscode.TaskProvider, vscode.Disposable {
 	}
 
 	private outDir(folder: vscode.WorkspaceFolder, definition: KernelNNTaskDefinition): string {
-		const prefix = definition.prefix ?? prefixFromModelName(path.basename(definition.model));
-		return path.join(folder.uri.fsPath, ".kernelnn", "build", prefix);
+		return moduleBuildDir(folder.uri.fsPath, definition.prefix ?? prefixFromModelName(path.basename(definition.model)));
 	}
 
 	private resolvePath(folder: vscode.WorkspaceFolder, file: string): string {
@@ -167,10 +167,10 @@ export class KernelNNTasks implements vscode.TaskProvider, vscode.Disposable {
 			write(`building ${noFpu ? "an integer-only module " : ""}for ${why}${kdir ? ` (${kdir})` : ""}`);
 			result = await buildModule({
 				modelPath: this.resolvePath(folder, definition.model), configPath: this.resolvePath(folder, definition.config), prefix, outDir, kdir, noFpu, signal,
-				onLine: write,
+				onLine: (line) => write(terminalText(line)),
 			});
 		} catch (error) {
-			result = { ok: false, koPath: path.join(outDir, `${prefix}.ko`), error: errorMessage(error) };
+			result = { ok: false, koPath: path.join(outDir, `${prefix}.ko`), error: terminalText(errorMessage(error)) };
 		}
 		write(result.ok ? `\x1b[32mbuilt ${result.koPath}\x1b[0m` : `\x1b[31mbuild failed: ${result.error}\x1b[0m`);
 		this.log.info(result.ok ? `built ${result.koPath}` : `build of ${prefix} failed: ${result.error}`);
@@ -188,8 +188,8 @@ export class KernelNNTasks implements vscode.TaskProvider, vscode.Disposable {
 		write(`deploying ${prefix} to ${target} with inputs: ${description}`);
 		const report = await this.deployer.run({ model, config, inputs, target, prefix, keep: false, noFpu: definition.noFpu }, {
 			signal,
-			onStage: (stage, phase) => write(phase === "start" ? `\x1b[2m${stage.name}...\x1b[0m` : `${stage.ok ? "\x1b[32mok\x1b[0m  " : "\x1b[31mFAIL\x1b[0m"} ${stage.name} (${stage.ms} ms)${stage.error ? `: ${stage.error}` : ""}`),
-			onLine: write,
+			onStage: (stage, phase) => write(phase === "start" ? `\x1b[2m${stage.name}...\x1b[0m` : `${stage.ok ? "\x1b[32mok\x1b[0m  " : "\x1b[31mFAIL\x1b[0m"} ${stage.name} (${stage.ms} ms)${stage.error ? `: ${terminalText(stage.error)}` : ""}`),
+			onLine: (line) => write(terminalText(line)),
 		});
 		if (Number.isFinite(report.maxAbsError)) write(`kernel vs reference: max abs error ${report.maxAbsError.toExponential(2)} (tolerance ${report.tolerance})`);
 		write(`target left with: ${report.finalState}`);

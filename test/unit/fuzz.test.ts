@@ -12,52 +12,25 @@ import { encodeMessage, types } from "../../extension/core/frontends/tf/proto/re
 import { TextFormatError, formatTextProto } from "../../extension/core/frontends/tf/proto/textFormat";
 import { tempDir } from "../support/cli";
 import { INDIGO_DIR, indigoMissing } from "../support/shared";
-import { mulberry32 } from "../support/random";
+import { mutateBytes, mutateText } from "../fuzz/bytes";
+import { Rng } from "../fuzz/random";
+import { FORMATS } from "../fuzz/cases";
+import { runCases } from "../fuzz/pool";
+import { FAILING, FuzzSummary, saveCase } from "../fuzz/summary";
 
 // Parsers face files from anywhere: every mutated or truncated input must end in one of these, never a crash or hang.
 const TYPED_ERRORS = [ModelLoadError, TextFormatError, CheckpointError, ConfigError, GraphError];
 const CASES_PER_FORMAT = 2600;
 const SLOWEST_ALLOWED_MS = 2000;
 
-
-const INTERESTING_BYTES = [0x00, 0xff, 0x7f, 0x80, 0x01, 0x0a, 0x12, 0x22, 0x08];
-const INTERESTING_TEXT = ["{", "}", "<", ">", "[", "]", ":", "\"", "'", "\\", "#", "-", "1e999", "0x", "nan", "\n", "9999999999999999999", "node", "dim"];
-
-/** One random structural mutation: bit flip, boundary byte, truncation, deletion, duplication or insertion. */
-function mutateBytes(seed: Uint8Array, random: () => number): Uint8Array {
-	const at = Math.floor(random() * seed.length);
-	const out = Uint8Array.from(seed);
-	switch (Math.floor(random() * 6)) {
-		case 0: out[at] ^= 1 << Math.floor(random() * 8); return out;
-		case 1: out[at] = INTERESTING_BYTES[Math.floor(random() * INTERESTING_BYTES.length)]; return out;
-		case 2: return out.subarray(0, at);
-		case 3: return Uint8Array.from([...out.subarray(0, at), ...out.subarray(Math.min(out.length, at + 1 + Math.floor(random() * 64)))]);
-		case 4: {
-			const len = Math.floor(random() * 64);
-			return Uint8Array.from([...out.subarray(0, at), ...out.subarray(at, at + len), ...out.subarray(at)]);
-		}
-		default: return Uint8Array.from([...out.subarray(0, at), ...Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * 256)), ...out.subarray(at)]);
-	}
-}
-
-function mutateText(seed: string, random: () => number): string {
-	const at = Math.floor(random() * seed.length);
-	switch (Math.floor(random() * 4)) {
-		case 0: return seed.slice(0, at);
-		case 1: return seed.slice(0, at) + seed.slice(at + 1 + Math.floor(random() * 16));
-		case 2: return seed.slice(0, at) + INTERESTING_TEXT[Math.floor(random() * INTERESTING_TEXT.length)] + seed.slice(at);
-		default: return seed.slice(0, at) + String.fromCharCode(32 + Math.floor(random() * 95)) + seed.slice(at + 1);
-	}
-}
-
 interface Tally { cases: number; accepted: number; rejected: number; slowestMs: number; totalMs: number }
 
 /** Feeds `cases` mutated inputs to `parse`, failing on any error that is not a typed one. */
-function fuzz(name: string, cases: number, make: (random: () => number) => unknown, parse: (input: unknown) => void): Tally {
-	const random = mulberry32(name.length * 7919 + cases);
+function fuzz(name: string, cases: number, make: (rng: Rng) => unknown, parse: (input: unknown) => void): Tally {
+	const rng = new Rng(name.length * 7919 + cases);
 	const tally: Tally = { cases, accepted: 0, rejected: 0, slowestMs: 0, totalMs: 0 };
 	for (let i = 0; i < cases; i++) {
-		const input = make(random);
+		const input = make(rng);
 		const start = performance.now();
 		try {
 			parse(input);
@@ -112,7 +85,7 @@ describe("parsers under mutated and truncated input", { skip: indigoMissing }, (
 		const data = fs.readFileSync(path.join(INDIGO_DIR, "model.data-00000-of-00001"));
 		const prefix = path.join(dir, "model");
 		tallies["checkpoint"] = fuzz("checkpoint", CASES_PER_FORMAT, (r) => {
-			const mutateIndex = r() < 0.6;
+			const mutateIndex = r.chance(0.6);
 			return { index: mutateIndex ? mutateBytes(index, r) : index, data: mutateIndex ? data : mutateBytes(data, r) };
 		}, (input) => {
 			const files = input as { index: Uint8Array; data: Uint8Array };
@@ -135,5 +108,33 @@ describe("parsers under mutated and truncated input", { skip: indigoMissing }, (
 		tallies["graph.config.pbtxt"] = fuzz("graph.config.pbtxt", CASES_PER_FORMAT, (r) => mutateText(seed, r), (input) => {
 			validateConfig(frozen!, parseConfig(input as string, "fuzz.config.pbtxt"));
 		});
+	});
+});
+
+// Structure-aware cases (valid protobuf/flatbuffer structure, extreme values inside) through inspect, config --check,
+// run and compile, each in a child process watched for time and memory. `npm run fuzz` is the long run of the same.
+const STRUCTURED_CASES_PER_FORMAT = 150;
+const STRUCTURED_SEED = 11;
+const CASE_OPTIONS = { maxChain: 2000 };
+const RESULTS_DIR = path.resolve(__dirname, "../../test-results/fuzz-ci");
+
+describe("structure-aware fuzzing: hostile TF, ONNX and TFLite models, configs and inputs", () => {
+	it("every case finishes or is refused with a typed error, within 10 s and 1 GB, and unmutated seeds finish every stage", async () => {
+		const summary = new FuzzSummary();
+		const saved: string[] = [];
+		fs.rmSync(RESULTS_DIR, { recursive: true, force: true });
+		const requests = Array.from({ length: STRUCTURED_CASES_PER_FORMAT * FORMATS.length }, (_, i) => ({ format: FORMATS[i % FORMATS.length], index: Math.floor(i / FORMATS.length) }));
+		await runCases(requests, {
+			jobs: 1, runSeed: STRUCTURED_SEED, caseOptions: CASE_OPTIONS, timeLimitMs: 10_000, memoryLimitMb: 1024,
+			onReport: (report) => {
+				summary.add(report);
+				if (FAILING.has(report.outcome)) saved.push(saveCase(RESULTS_DIR, report, STRUCTURED_SEED, CASE_OPTIONS));
+			},
+		});
+		console.log(summary.format());
+		const failing = [...FAILING].map((o) => `${o} ${summary.count(o)}`).join(", ");
+		assert.equal(summary.total, requests.length);
+		assert.equal(summary.brokenSeeds.length, 0, `unmutated seed models must go through every stage:\n${summary.format()}`);
+		assert.ok([...FAILING].every((o) => summary.count(o) === 0), `${failing}; cases written to ${saved.join(", ")}\n${summary.format()}`);
 	});
 });

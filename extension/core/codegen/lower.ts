@@ -133,8 +133,11 @@ class Lowering {
 			}
 		}
 		const done = new Set<string>();
-		const visiting = new Set<string>();
-		const visit = (name: string): void => {
+		// An explicit stack instead of recursion: a chain of a million nodes is far deeper than the call stack.
+		// Each entry lowers `finish` once every name in `inputs` has been visited, in order.
+		const stack: { name: string; inputs: string[]; next: number; finish: () => void }[] = [];
+		const onStack = new Map<string, number>();
+		const enter = (name: string): void => {
 			if (done.has(name) || this.lowered.has(name) || this.fed.has(name)) return;
 			const node = this.graph.node(name);
 			if (!needed.has(name) || node.op === "Const") return;
@@ -144,21 +147,41 @@ class Lowering {
 				const loop = [...loops.keys()].find((child) => nodeFrame === child);
 				if (loop && !done.has(loop)) {
 					done.add(loop);
-					for (const enter of loops.get(loop)!) for (const ref of enter.inputs) visit(ref.node);
-					steps.push(this.lowerLoop(loop, loops.get(loop)!, needed));
+					const enters = loops.get(loop)!;
+					const inputs = enters.flatMap((e) => e.inputs.map((ref) => ref.node));
+					stack.push({ name: loop, inputs, next: 0, finish: () => steps.push(this.lowerLoop(loop, enters, needed)) });
 				}
 				return;
 			}
-			if (visiting.has(name)) throw new CompileError(`node "${name}" (${node.op}) is part of a cycle outside any while loop`);
-			visiting.add(name);
-			for (const ref of node.inputs) visit(ref.node);
-			visiting.delete(name);
-			done.add(name);
-			// Lowering an input may have fused this node into it.
-			if (this.lowered.has(name)) return;
-			if (node.op === "Enter" || node.op === "RefEnter") return;
-			steps.push(...this.lowerNode(node, needed));
-			this.lowered.add(name);
+			const open = onStack.get(name);
+			if (open !== undefined) {
+				const cycle = [...stack.slice(open).map((entry) => entry.name), name].reverse();
+				throw new CompileError(`the graph has a cycle outside any while loop: ${cycle.map((n) => `"${n}"`).join(" -> ")}; a TensorFlow graph loops only through NextIteration, so this file is damaged or was edited by hand`);
+			}
+			onStack.set(name, stack.length);
+			stack.push({
+				name, inputs: node.inputs.map((ref) => ref.node), next: 0, finish: () => {
+					onStack.delete(name);
+					done.add(name);
+					// Lowering an input may have fused this node into it.
+					if (this.lowered.has(name)) return;
+					if (node.op === "Enter" || node.op === "RefEnter") return;
+					steps.push(...this.lowerNode(node, needed));
+					this.lowered.add(name);
+				},
+			});
+		};
+		const visit = (name: string): void => {
+			enter(name);
+			while (stack.length > 0) {
+				const top = stack[stack.length - 1];
+				if (top.next < top.inputs.length) {
+					enter(top.inputs[top.next++]);
+				} else {
+					stack.pop();
+					top.finish();
+				}
+			}
 		};
 		for (const name of members) visit(name);
 		return steps;
@@ -324,30 +347,55 @@ class Lowering {
 	private readonly conditions = new Map<string, Condition>();
 
 	/** When a root-frame tensor is live: the Switch sides it lies on, as predicate literals that must all hold. */
-	private conditionOf(ref: TensorRef): Condition {
+	private conditionOf(ref: TensorRef, conditionOfNode = (node: GraphNode) => this.nodeCondition(node)): Condition {
 		const node = this.graph.node(ref.node);
-		if (node.op !== "Switch" || (this.frameOf(node.name) ?? "") !== "") return this.nodeCondition(node);
-		const condition = new Map(this.nodeCondition(node));
+		if (node.op !== "Switch" || (this.frameOf(node.name) ?? "") !== "") return conditionOfNode(node);
+		const condition = new Map(conditionOfNode(node));
 		const value = ref.index === 1;
 		condition.set(`${refKey(node.inputs[1])}=${value}`, { predicate: node.inputs[1], value });
 		return condition;
 	}
 
 	/** When a root-frame node runs live: all its inputs live, or for a Merge, any of them. */
-	private nodeCondition(node: GraphNode): Condition {
-		const known = this.conditions.get(node.name);
+	private nodeCondition(start: GraphNode): Condition {
+		const known = this.conditions.get(start.name);
 		if (known) return known;
+		// Sources first, from an explicit stack: the chain behind a tf.cond can be far deeper than the call stack.
+		const stack: { node: GraphNode; expanded: boolean }[] = [{ node: start, expanded: false }];
+		const inProgress = new Set<string>();
+		while (stack.length > 0) {
+			const top = stack[stack.length - 1];
+			if (this.conditions.has(top.node.name) || (!top.expanded && inProgress.has(top.node.name))) {
+				stack.pop();
+			} else if (!top.expanded) {
+				top.expanded = true;
+				inProgress.add(top.node.name);
+				if ((this.frameOf(top.node.name) ?? "") !== "") continue;
+				for (const source of [...top.node.inputs.map((r) => r.node), ...top.node.controlInputs]) {
+					if (!this.conditions.has(source) && !inProgress.has(source)) stack.push({ node: this.graph.node(source), expanded: false });
+				}
+			} else {
+				stack.pop();
+				inProgress.delete(top.node.name);
+				this.conditions.set(top.node.name, this.ownCondition(top.node));
+			}
+		}
+		return this.conditions.get(start.name)!;
+	}
+
+	/** A node's condition from its sources' conditions, which nodeCondition has computed (a cycle reads as none). */
+	private ownCondition(node: GraphNode): Condition {
 		const condition: Condition = new Map();
-		this.conditions.set(node.name, condition);
 		// Loops are entered only from live values; what happens inside them is not a tf.cond of this frame.
 		if ((this.frameOf(node.name) ?? "") !== "") return condition;
+		const computed = (source: GraphNode): Condition => this.conditions.get(source.name) ?? new Map();
 		if (node.op === "Merge") {
-			const inputs = node.inputs.map((r) => this.conditionOf(r));
+			const inputs = node.inputs.map((r) => this.conditionOf(r, computed));
 			for (const [key, literal] of inputs[0] ?? []) if (inputs.every((c) => c.get(key)?.value === literal.value)) condition.set(key, literal);
 			return condition;
 		}
-		for (const ref of node.inputs) this.conditionOf(ref).forEach((literal, key) => condition.set(key, literal));
-		for (const control of node.controlInputs) this.nodeCondition(this.graph.node(control)).forEach((literal, key) => condition.set(key, literal));
+		for (const ref of node.inputs) this.conditionOf(ref, computed).forEach((literal, key) => condition.set(key, literal));
+		for (const control of node.controlInputs) computed(this.graph.node(control)).forEach((literal, key) => condition.set(key, literal));
 		return condition;
 	}
 
@@ -545,16 +593,16 @@ function fail(node: GraphNode, detail: string): never {
 /** Nodes whose values depend on the values (not only the shapes) of the feeds. */
 function feedDependentNodes(graph: Graph, fed: Set<string>): Set<string> {
 	const dependent = new Set(fed);
-	let changed = true;
-	// A fixed point, because while loops make the graph cyclic (Merge <- NextIteration).
-	while (changed) {
-		changed = false;
-		for (const node of graph.nodes) {
+	// Forward over data edges from the feeds; a worklist reaches the same set as a fixed point over the node
+	// list, without a pass per link of a chain listed outputs first.
+	const work = [...fed];
+	while (work.length > 0) {
+		const source = work.pop()!;
+		for (const node of graph.consumers(source)) {
 			if (dependent.has(node.name) || foldingOf(node.op) === "shapes" || node.op === "TensorArraySizeV3") continue;
-			if (node.inputs.some((r) => dependent.has(r.node))) {
-				dependent.add(node.name);
-				changed = true;
-			}
+			if (!node.inputs.some((r) => r.node === source)) continue;
+			dependent.add(node.name);
+			work.push(node.name);
 		}
 	}
 	return dependent;

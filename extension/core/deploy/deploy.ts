@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { compileModel } from "../codegen/compile";
 import { bufferBytes } from "../codegen/memoryPlan";
@@ -8,14 +7,19 @@ import { fromFixedPoint, toFixedPoint } from "../codegen/cint/noFpu";
 import { configRef } from "../frontends/tf/tf2xlaConfig";
 import { refKey } from "../graph/graph";
 import { type Tensor, numbers, tensorFromBytes, tensorToBytes, toNested } from "../graph/tensor";
-import { readKernelLog } from "../kernelLog/follow";
+import { followUntil, readKernelLog } from "../kernelLog/follow";
+import { type KernelBaseline, type KernelHealth, checkKernelHealth, describeKernelHealth, kernelBaseline } from "../kernelLog/kernelHealth";
 import { type BenchLine, assembleSelftest, parseModuleLine } from "../kernelLog/selftestOutput";
 import { moduleLayout, writeCompiledModule } from "../kmod/moduleProject";
 import { type FloatInstructionReport, checkNoFloatInstructions, moduleObjectsWithFloat, vermagicOf } from "../kmod/objectCheck";
 import { loadConfigured } from "../model/prepare";
-import { type StepInputs, runSteps } from "../model/steps";
+import { type StepInputs, StepInputError, runSteps, stepCount } from "../model/steps";
 import type { Target } from "../targets/target";
 import { type ModuleParameters, selftestParameters } from "./moduleParameters";
+import { MAX_DEPLOY_STEPS, STAGE_TIMEOUTS_MS, UNLOAD_TIMEOUT_MS, selftestTimeout, withTimeout } from "./stageTimeouts";
+import { codedError } from "../util/errors";
+import { validatePrefix } from "../kmod/modulePrefix";
+import { makeTempDir } from "../util/safePaths";
 
 export interface DeployOptions {
 	modelPath: string;
@@ -37,6 +41,8 @@ export interface DeployOptions {
 	noFpu?: boolean;
 	/** Extra module parameters (bench=N, fail_selftest=1). */
 	extraParameters?: string[];
+	/** How long the self-test may run before the module is unloaded; default from the steps (selftestTimeout). */
+	selftestTimeoutMs?: number;
 	signal?: AbortSignal;
 	onStage?: (stage: StageReport, phase: "start" | "end") => void;
 	onLine?: (line: string) => void;
@@ -61,21 +67,18 @@ export interface DeployReport {
 	maxRelError: number;
 	tolerance: number;
 	/** What was loaded on the target when the deploy ended. */
-	finalState: "new module kept" | "previous module restored" | "previous module reloaded" | "nothing loaded";
+	finalState: "new module kept" | "previous module restored" | "previous module reloaded" | "nothing loaded" | "new module could not be unloaded";
 	bench?: BenchLine;
+	/** New oops, BUG, WARNING or taint in the target's kernel since the deploy began; absent if it never reached the target. */
+	kernelHealth?: KernelHealth;
 	error?: string;
 }
 
 /** A failure that names the stage; the pipeline has already put the target back as it was. */
-export class DeployError extends Error {}
+export class DeployError extends codedError("deploy", "DeployError") {}
 
 const REMOTE_ROOT = "/tmp/knn";
 
-/**
- * compile -> module project -> build -> upload -> vermagic -> load -> self-test from the kernel log -> compare
- * with the reference interpreter -> keep or unload. Whatever fails, the target ends with the module that was
- * loaded before (if any) and nothing half-loaded.
- */
 /** The stages deploy() runs for these options, in order: what a progress display counts. */
 export function deployStages(options: Pick<DeployOptions, "buildOn" | "noFpu" | "keep">): string[] {
 	const build = options.buildOn === "target" ? ["upload", "build"] : ["build", "upload"];
@@ -92,57 +95,81 @@ function rejectFloat(reports: FloatInstructionReport[]): void {
 	}
 }
 
+/**
+ * compile -> module project -> build -> upload -> vermagic -> load -> self-test from the kernel log -> compare
+ * with the reference interpreter -> keep or unload. Every stage that waits has a timeout (STAGE_TIMEOUTS_MS; the
+ * self-test's grows with the steps). Whatever fails, the target ends with the module that was loaded before (if
+ * any) and nothing half-loaded; then the kernel is checked for new oops, BUG, WARNING or taint.
+ */
 export async function deploy(options: DeployOptions): Promise<DeployReport> {
 	const { target, prefix } = options;
+	// Before any file exists: a prefix like "../../x" must not name a folder, here or on the target.
+	validatePrefix(prefix);
 	const stages: StageReport[] = [];
 	const report: DeployReport = {
 		ok: false, module: prefix, target: target.description, stages, kernel: { steps: [] }, reference: { steps: [] },
 		maxAbsError: NaN, maxRelError: NaN, tolerance: options.tolerance, finalState: "nothing loaded",
 	};
-	const stage = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+	// A stage's commands get its signal, which aborts on cancel or when the stage's timeout passes.
+	let stageSignal = options.signal;
+	const stage = async <T>(name: string, work: () => Promise<T>, timeout: { ms?: number; hint?: string } = { ms: STAGE_TIMEOUTS_MS[name] }): Promise<T> => {
 		const entry: StageReport = { name, ms: 0, ok: false };
 		stages.push(entry);
 		options.onStage?.(entry, "start");
 		const start = performance.now();
 		try {
 			if (options.signal?.aborted) throw new DeployError("cancelled");
-			const value = await work();
+			const value = await withTimeout(`the ${name} stage`, timeout.ms, options.signal, (signal) => {
+				stageSignal = signal;
+				return work();
+			}, timeout.hint);
 			entry.ok = true;
 			return value;
 		} catch (error) {
 			entry.error = error instanceof Error ? error.message : String(error);
 			throw error;
 		} finally {
+			stageSignal = options.signal;
 			entry.ms = Math.round(performance.now() - start);
 			options.onStage?.(entry, "end");
 		}
 	};
 	const run = async (command: string, args: string[], what: string) => {
-		const result = await target.run(command, args, { signal: options.signal, onLine: options.onLine ? (line) => options.onLine!(line) : undefined });
+		const result = await target.run(command, args, { signal: stageSignal, onLine: options.onLine ? (line) => options.onLine!(line) : undefined });
 		if (result.code !== 0) throw new DeployError(`${what} failed on ${target.description} (exit ${result.code}): ${(result.stderr || result.stdout).trim().split("\n").slice(-8).join("\n")}`);
 		return result.stdout;
 	};
-	const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `knn-deploy-${prefix}-`));
+	const workDir = makeTempDir(`deploy-${prefix}`);
 	const remoteDir = `${REMOTE_ROOT}/${prefix}`;
 	const layout = moduleLayout(prefix, [`${prefix}_model.c`], options.noFpu);
 	const moduleFile = `${remoteDir}/${layout.koFile}`;
 	let previous: { file: string; parameters: string[] } | undefined;
 	let loadedNew = false;
 	let unloadedPrevious = false;
+	let baseline: KernelBaseline | undefined;
 
+	// rmmod stops a running self-test between two steps, so it returns within one step's time.
 	const restore = async () => {
 		if (loadedNew || (await isLoaded(target, prefix))) {
-			await target.run("rmmod", [prefix], { signal: undefined });
+			const result = await target.run("rmmod", [prefix], { timeoutMs: UNLOAD_TIMEOUT_MS });
+			if (result.code !== 0 && (await isLoaded(target, prefix))) {
+				report.finalState = "new module could not be unloaded";
+				throw new DeployError(`could not unload ${prefix} from ${target.description}: ${result.stderr.trim() || `rmmod exit ${result.code}`}; restart the target's kernel`);
+			}
 			loadedNew = false;
 		}
 		if (previous && unloadedPrevious) {
-			const result = await target.run("insmod", [previous.file, ...previous.parameters]);
+			const result = await target.run("insmod", [previous.file, ...previous.parameters], { timeoutMs: STAGE_TIMEOUTS_MS.load });
 			if (result.code !== 0) throw new DeployError(`could not reload the previous ${prefix} from ${previous.file}: ${result.stderr.trim()}`);
 			report.finalState = "previous module restored";
 		}
 	};
 
 	try {
+		const steps = stepCount(options.inputs);
+		if (!(steps <= MAX_DEPLOY_STEPS)) {
+			throw new StepInputError(`${options.configPath}: the inputs ask for ${steps} steps, but a deploy runs at most ${MAX_DEPLOY_STEPS.toLocaleString("en-US")} (the module's max_steps); deploy fewer steps`);
+		}
 		const compiled = await stage("compile", async () => {
 			const { graph, parsed } = loadConfigured(options.modelPath, options.configPath, options.checkpoint);
 			const model = compileModel(graph, parsed.config, prefix, `${path.basename(options.modelPath)} with ${path.basename(options.configPath)}`, { noFpu: options.noFpu });
@@ -157,7 +184,11 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 			writeCompiledModule(projectDir, model, "selftest");
 		});
 
-		const kernelRelease = await stage("target kernel", async () => (await run("uname", ["-r"], "uname -r")).trim());
+		const kernelRelease = await stage("target kernel", async () => {
+			const release = (await run("uname", ["-r"], "uname -r")).trim();
+			baseline = await kernelBaseline(target, stageSignal);
+			return release;
+		});
 		report.kernelRelease = kernelRelease;
 		const localKo = path.join(projectDir, layout.koFile);
 		await run("mkdir", ["-p", remoteDir], `mkdir ${remoteDir}`);
@@ -207,28 +238,37 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 				}
 				previous = { file: `${moduleFile}.kept`, parameters: saved.stdout.trim().split("\n").filter((p) => p !== "") };
 			}
-			const records = await readKernelLog(target, options.signal);
+			const records = await readKernelLog(target, stageSignal);
 			const lastSeq = records.length ? records[records.length - 1].seq : -1;
 			if (previous) {
 				await run("rmmod", [prefix], `rmmod ${prefix} (the previous version)`);
 				unloadedPrevious = true;
 			}
-			const result = await target.run("insmod", [`${moduleFile}.new`, ...parameters.list, ...(options.extraParameters ?? [])], { signal: options.signal });
+			// insmod returns once the parameters are checked; the self-test runs on in the module's thread.
+			const result = await target.run("insmod", [`${moduleFile}.new`, ...parameters.list, ...(options.extraParameters ?? [])], { signal: stageSignal });
 			loadedNew = result.code === 0;
 			return { lastSeq, insmod: result };
 		});
 
+		const benchCalls = Number(options.extraParameters?.find((p) => p.startsWith("bench="))?.slice(6) ?? 0) || 0;
+		const reckoned = selftestTimeout(steps, benchCalls);
+		const selftestLimit = options.selftestTimeoutMs !== undefined
+			? { ms: options.selftestTimeoutMs, hint: "the given timeout; the module was unloaded" }
+			: { ms: reckoned.ms, hint: `${reckoned.reckoning} for ${steps} steps; the module was unloaded; give a longer timeout to wait more` };
 		const kernelSteps = await stage("self-test", async () => {
-			const records = (await readKernelLog(target, options.signal)).filter((r) => r.seq > logBefore.lastSeq);
+			const doneLine = new RegExp(`^knn-selftest ${prefix} done `);
+			const records = logBefore.insmod.code === 0
+				? await followUntil(target, logBefore.lastSeq, (r) => doneLine.test(r.message), stageSignal!, (r) => options.onLine?.(r.message))
+				: (await readKernelLog(target, stageSignal)).filter((r) => r.seq > logBefore.lastSeq);
 			const messages = records.map((r) => r.message);
-			for (const message of messages) options.onLine?.(message);
+			if (logBefore.insmod.code !== 0) for (const message of messages) options.onLine?.(message);
 			const bench = messages.map(parseModuleLine).find((l) => l?.kind === "bench");
 			if (bench?.kind === "bench") report.bench = bench.bench;
 			const { steps, done } = assembleSelftest(messages, prefix, model.program.results.map(bufferBytes));
 			if (!logBefore.insmod.code && done.status === 0 && loadedNew) return steps.map((results) => resultTensors(results, model.program.results, model.noFpu?.results ?? []));
 			const why = messages.filter((m) => m.startsWith(`${prefix}:`)).slice(-3).join("; ");
 			throw new DeployError(`${prefix} failed its self-test on ${target.description} (status ${done.status}${why ? `: ${why}` : ""}; insmod: ${logBefore.insmod.stderr.trim() || `exit ${logBefore.insmod.code}`})`);
-		});
+		}, selftestLimit);
 		const asSteps = (steps: Tensor[][]) => steps.map((outputs) => Object.fromEntries(outputs.map((t, i) => [fetchNames[i], toNested(t)])));
 		report.kernel.steps = asSteps(kernelSteps);
 
@@ -279,6 +319,13 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 		}
 	} finally {
 		fs.rmSync(workDir, { recursive: true, force: true });
+	}
+	if (baseline) {
+		report.kernelHealth = await checkKernelHealth(target, baseline);
+		if (!report.kernelHealth.ok) {
+			report.ok = false;
+			report.error = `${report.error ? `${report.error}\n` : ""}the kernel of ${target.description} was damaged during the deploy: ${describeKernelHealth(report.kernelHealth)}`;
+		}
 	}
 	return report;
 }

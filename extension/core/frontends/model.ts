@@ -1,6 +1,7 @@
 import type { Graph } from "../graph/graph";
 import type { DType } from "../graph/tensor";
 import type { MetaGraphDef } from "./tf/proto/types";
+import { codedError } from "../util/errors";
 
 export type ModelFormat = "GraphDef" | "GraphDef (text)" | "MetaGraphDef" | "MetaGraphDef (text)" | "SavedModel" | "ONNX" | "TFLite";
 
@@ -42,4 +43,4 @@ export interface SignatureTensor {
 }
 
 /** Raised when a file is not a model Kernel NN can read; names the file and what it looked like. */
-export class ModelLoadError extends Error {}
+export class ModelLoadError extends codedError("model", "ModelLoadError") {}

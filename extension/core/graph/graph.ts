@@ -1,5 +1,6 @@
 import { type AttrValue, type GraphDef, type NodeDef, has } from "./attr";
 import { type DType, type Tensor, dtypeFromEnum, dtypeToEnum, shapeFromProto, tensorFromProto, tensorToProto } from "./tensor";
+import { codedError } from "../util/errors";
 
 /** One output of a node, written `name` (output 0) or `name:N` in TensorFlow. */
 export interface TensorRef {
@@ -20,7 +21,7 @@ export function parseInputName(text: string): { ref: TensorRef; control: boolean
 	return { ref: { node: body, index: 0 }, control };
 }
 
-export class GraphError extends Error {}
+export class GraphError extends codedError("graph", "GraphError") {}
 
 /** A node of the IR: NodeDef with inputs split into data and control edges. */
 export interface GraphNode {
@@ -115,7 +116,7 @@ export class Graph {
 	}
 
 	/**
-	 * A cycle among the given nodes that is not a TF1 while loop (whose back edges all leave a NextIteration), as
+	 * A cycle among the given nodes that is not a TF1 while loop (whose back edges all go NextIteration -> Merge), as
 	 * the names along it, first repeated last; undefined when there is none. Fed nodes do not read their inputs.
 	 */
 	findCycle(names: ReadonlySet<string>, fed: ReadonlySet<string> = new Set()): string[] | undefined {
@@ -129,7 +130,9 @@ export class Graph {
 				path.push(name);
 				const node = this.node(name);
 				const sources = fed.has(name) ? [] : [...node.inputs.map((r) => r.node), ...node.controlInputs];
-				stack.push({ name, next: sources.filter((s) => names.has(s) && !/^(Ref)?NextIteration$/.test(this.node(s).op)) });
+				// Only NextIteration -> Merge closes a loop; a cycle through a NextIteration anywhere else never runs.
+				const merge = /^(Ref)?Merge$/.test(node.op);
+				stack.push({ name, next: sources.filter((s) => names.has(s) && !(merge && /^(Ref)?NextIteration$/.test(this.node(s).op))) });
 			};
 			enter(root);
 			while (stack.length > 0) {

@@ -1,4 +1,6 @@
 import { type TensorProto, type TensorShapeProto, has } from "./attr";
+import { TensorSizeError, checkElements } from "../util/budget";
+import { codedError } from "../util/errors";
 
 /** Element types Kernel NN computes with; half-precision tensors are widened to float32 on load. */
 export type DType =
@@ -30,7 +32,7 @@ const TF_NAME_BY_DTYPE: Record<DType, string> = {
 	variant: "DT_VARIANT", complex64: "DT_COMPLEX64",
 };
 
-export class UnsupportedDTypeError extends Error {}
+export class UnsupportedDTypeError extends codedError("model", "UnsupportedDTypeError") {}
 
 /** Maps TensorFlow's DataType enum (reference types folded to their base type) to a DType. */
 export function dtypeFromEnum(value: number, where: string): DType {
@@ -76,7 +78,31 @@ export function shapeSize(shape: readonly number[]): number {
 	return size;
 }
 
+// A string or object element is a reference plus a small object, not its dtype's (zero) byte width.
+const OBJECT_ELEMENT_BYTES = 16;
+
+function elementBytes(dtype: DType): number {
+	return dtypeByteSize(dtype) || OBJECT_ELEMENT_BYTES;
+}
+
+/**
+ * Checks a shape's dimensions and its size against the memory budget before anything of that size is allocated;
+ * returns the element count. `where` names the node or field in the error.
+ */
+export function checkTensorSize(dtype: DType, shape: readonly number[], where?: string): number {
+	const prefix = where ? `${where}: ` : "";
+	const bad = shape.findIndex((d) => !Number.isInteger(d) || d < 0);
+	if (bad >= 0) {
+		throw new TensorSizeError(`${prefix}a ${dtype} tensor of shape [${shape.join(",")}] cannot be allocated: dimension ${bad} is ${shape[bad]}, not a whole number of at least 0`);
+	}
+	const size = shapeSize(shape);
+	checkElements(size, elementBytes(dtype), `a ${dtype} tensor of shape ${formatShape(shape)}`, where);
+	return size;
+}
+
+/** Storage for `size` elements, after checking the count against the memory budget. */
 export function allocate(dtype: DType, size: number): Tensor["data"] {
+	checkElements(size, elementBytes(dtype), `a ${dtype} tensor`);
 	switch (dtype) {
 		case "float32": case "float16": case "bfloat16": return new Float32Array(size);
 		case "float64": case "int64": case "uint64": return new Float64Array(size);
@@ -92,7 +118,7 @@ export function allocate(dtype: DType, size: number): Tensor["data"] {
 }
 
 export function makeTensor(dtype: DType, shape: readonly number[], data?: ArrayLike<number> | Tensor["data"]): Tensor {
-	const size = shapeSize(shape);
+	const size = checkTensorSize(dtype, shape);
 	const out = allocate(dtype, size);
 	if (data !== undefined) {
 		if (data.length !== size) {
@@ -152,9 +178,9 @@ function bfloat16ToFloat(b: number): number {
 
 /** Decodes little-endian raw bytes (tensor_content, checkpoint data) into a tensor. */
 export function tensorFromBytes(dtype: DType, shape: number[], bytes: Uint8Array, where: string): Tensor {
-	const size = shapeSize(shape);
 	const width = dtypeByteSize(dtype);
 	if (width === 0) throw new UnsupportedDTypeError(`${where}: raw ${dtype} tensors are not supported`);
+	const size = checkTensorSize(dtype, shape, where);
 	if (bytes.length !== size * width) {
 		throw new RangeError(`${where}: ${dtype} tensor of shape ${formatShape(shape)} needs ${size * width} bytes, has ${bytes.length}`);
 	}
@@ -231,7 +257,8 @@ export function tensorFromProto(proto: TensorProto, where: string): Tensor {
 	const dtype = dtypeFromEnum(proto.dtype ?? 0, where);
 	const shape = shapeFromProto(proto.tensor_shape) ?? [];
 	if (shape.some((d) => d < 0)) throw new RangeError(`${where}: constant tensor has an unknown dimension ${formatShape(shape)}`);
-	const size = shapeSize(shape);
+	// Checked before expanding: one value splatted over a declared 2^31-1 elements is a few bytes in the file.
+	const size = checkTensorSize(dtype, shape, where);
 	if (has(proto, "tensor_content") && (proto.tensor_content?.length ?? 0) > 0 && dtype !== "string") {
 		return tensorFromBytes(dtype, shape, proto.tensor_content!, where);
 	}
@@ -255,20 +282,23 @@ export function tensorToProto(t: Tensor): TensorProto {
 	return proto;
 }
 
+/** TensorFlow's largest rank (TensorShape's kMaxDims): deeper nesting is no tensor. */
+export const MAX_RANK = 254;
+
 /** Nested JavaScript arrays of a tensor's values, as printed by `knn run --json`. */
 export function toNested(t: Tensor): unknown {
 	const values = Array.from(t.data as ArrayLike<unknown>, (v) => (t.dtype === "bool" ? v === 1 : v));
 	if (t.shape.length === 0) return values[0];
-	const build = (dim: number, offset: number): unknown[] => {
-		const n = t.shape[dim];
-		const stride = shapeSize(t.shape.slice(dim + 1));
-		const out: unknown[] = [];
-		for (let i = 0; i < n; i++) {
-			out.push(dim === t.shape.length - 1 ? values[offset + i] : build(dim + 1, offset + i * stride));
-		}
-		return out;
-	};
-	return build(0, 0);
+	// Innermost dimension first, grouping level by level: no recursion, whatever the rank.
+	let level: unknown[] = values;
+	for (let dim = t.shape.length - 1; dim >= 1; dim--) {
+		const groups = shapeSize(t.shape.slice(0, dim));
+		const width = t.shape[dim];
+		const grouped: unknown[] = [];
+		for (let g = 0; g < groups; g++) grouped.push(level.slice(g * width, (g + 1) * width));
+		level = grouped;
+	}
+	return level;
 }
 
 /** Builds a tensor from nested arrays; the shape is read from the nesting and must be rectangular. */
@@ -276,22 +306,42 @@ export function fromNested(value: unknown, dtype: DType, where: string): Tensor 
 	const shape: number[] = [];
 	let probe = value;
 	while (Array.isArray(probe)) {
+		if (shape.length === MAX_RANK) {
+			throw new RangeError(`${where}: arrays are nested more than ${MAX_RANK} levels deep, and a tensor has at most ${MAX_RANK} dimensions`);
+		}
 		shape.push(probe.length);
 		probe = probe[0];
 	}
 	const flat: number[] = [];
-	const walk = (v: unknown, dim: number, path: string): void => {
-		if (dim === shape.length) {
+	// An explicit stack of the arrays being read, each with the index of its next element.
+	const stack: { array: unknown[]; next: number }[] = [];
+	const path = () => stack.map((entry) => `[${entry.next - 1}]`).join("");
+	const visit = (v: unknown): void => {
+		if (stack.length === shape.length) {
 			const n = typeof v === "boolean" ? Number(v) : v;
-			if (typeof n !== "number") throw new TypeError(`${where}${path}: expected a number, got ${JSON.stringify(v)}`);
+			if (typeof n !== "number") throw new TypeError(`${where}${path()}: expected a number, got ${describeJson(v)}`);
 			flat.push(n);
 			return;
 		}
-		if (!Array.isArray(v) || v.length !== shape[dim]) {
-			throw new TypeError(`${where}${path}: expected an array of ${shape[dim]} elements (the array is not rectangular)`);
+		if (!Array.isArray(v) || v.length !== shape[stack.length]) {
+			throw new TypeError(`${where}${path()}: expected an array of ${shape[stack.length]} elements (the array is not rectangular)`);
 		}
-		v.forEach((x, i) => walk(x, dim + 1, `${path}[${i}]`));
+		stack.push({ array: v, next: 0 });
 	};
-	walk(value, 0, "");
+	visit(value);
+	while (stack.length > 0) {
+		const top = stack[stack.length - 1];
+		if (top.next === top.array.length) stack.pop();
+		else visit(top.array[top.next++]);
+	}
 	return makeTensor(dtype, shape, flat);
+}
+
+/** A JSON value in a few characters, for error messages (JSON.stringify of a deep or huge value would not do). */
+function describeJson(value: unknown): string {
+	if (value === null) return "null";
+	if (Array.isArray(value)) return `an array of ${value.length} elements`;
+	if (typeof value === "object") return "an object";
+	const text = JSON.stringify(value) ?? String(value);
+	return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }

@@ -1,12 +1,14 @@
-import { type Graph, type GraphNode, type TensorRef, attrBool, attrString, attrTensor, refKey } from "../graph/graph";
+import { type Graph, GraphError, type GraphNode, type TensorRef, attrBool, attrString, attrTensor, refKey } from "../graph/graph";
 import type { Tensor } from "../graph/tensor";
 import { VARIABLE_OPS } from "../ops/variables";
+import { KernelError } from "./kernel";
 import { KERNELS } from "./kernels";
 import { RANDOM_KERNELS, type RandomState, initialRandomState } from "./kernels/random";
 import { TENSOR_ARRAY_OPS, isTensorArrayOp } from "./tensorArray";
+import { codedError } from "../util/errors";
 
 /** Raised when a graph cannot be run; the message names the node, op and what to do. */
-export class ExecutionError extends Error {}
+export class ExecutionError extends codedError("execution", "ExecutionError") {}
 
 // A dead tensor is what the untaken side of a Switch produces; it propagates until a Merge or a loop boundary.
 const DEAD = Symbol("dead");
@@ -209,7 +211,13 @@ export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetch
 		const node = graph.node(name);
 		if (fedNodes.has(name)) {
 			const outputs: Value[] = [];
-			for (const [key, tensor] of feeds) if (key.replace(/:\d+$/, "") === name) outputs[parseIndex(key)] = tensor;
+			for (const [key, tensor] of feeds) {
+				if (key.replace(/:\d+$/, "") !== name) continue;
+				const index = parseIndex(key);
+				// A sparse array that long would be walked slot by slot: no op has this many outputs.
+				if (index > MAX_OUTPUT_INDEX) throw new GraphError(`feed "${key}": output index ${index} of node "${name}" (${node.op}) is out of range`);
+				outputs[index] = tensor;
+			}
 			ready.push({ node, context: root, inputs: [], dead: false });
 			fedOutputs.set(name, outputs);
 		} else if (node.inputs.length === 0 && node.controlInputs.length === 0) {
@@ -250,6 +258,9 @@ export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetch
 
 // What a live control edge delivers; consumers never read it as data.
 const CONTROL: Tensor = { dtype: "bool", shape: [], data: new Uint8Array([1]) };
+
+/** Beyond any op's output count (Split and IdentityN stay far below it). */
+const MAX_OUTPUT_INDEX = 65_535;
 
 function parseIndex(key: string): number {
 	const match = /:(\d+)$/.exec(key);
@@ -307,8 +318,12 @@ function execute(node: GraphNode, inputs: Tensor[], feeds: ReadonlyMap<string, T
 		case "LoopCond":
 			return [inputs[0]];
 	}
-	if (ENTER.has(node.op) || EXIT.has(node.op) || NEXT_ITERATION.has(node.op)) return [inputs[0]];
+	if (ENTER.has(node.op) || EXIT.has(node.op) || NEXT_ITERATION.has(node.op)) {
+		if (!inputs[0]) throw new KernelError(node, "it needs one data input");
+		return [inputs[0]];
+	}
 	if (SWITCH.has(node.op)) {
+		if (!inputs[0] || !inputs[1]) throw new KernelError(node, "a Switch needs a data input and a boolean predicate input");
 		const pred = inputs[1].data[0] as number;
 		return pred ? [DEAD, inputs[0]] : [inputs[0], DEAD];
 	}

@@ -1,7 +1,8 @@
 import { foldingOf } from "../ops/table";
 import { runGraph } from "./executor";
 import { Graph, type GraphNode, type TensorRef, attrBool, attrShape, attrType, constNode, refKey } from "../graph/graph";
-import { type DType, type Tensor, allocate, shapeSize } from "../graph/tensor";
+import { type DType, type Tensor, allocate, dtypeByteSize, shapeSize } from "../graph/tensor";
+import { BudgetError, checkTotal } from "../util/budget";
 
 /** What is known statically about one tensor of the graph. */
 export interface TensorInfo {
@@ -75,6 +76,15 @@ export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: re
 	};
 
 	const live = new Set<string>();
+	// Folded values stay alive for the whole compile, so together they must fit the memory budget.
+	const keptData = new Set<unknown>();
+	let keptBytes = 0;
+	const keep = (node: GraphNode, value: Tensor) => {
+		if (keptData.has(value.data)) return;
+		keptData.add(value.data);
+		keptBytes += value.data.length * Math.max(1, dtypeByteSize(value.dtype));
+		checkTotal(keptBytes, `the constant values up to node "${node.name}" (${node.op}), the weights and what folds from them,`);
+	};
 	const record = (node: GraphNode, outputs: readonly (Tensor | undefined)[], folded: boolean, mergeShapesSeen: boolean) => {
 		if (outputs.some((v) => v !== undefined)) live.add(node.name);
 		outputs.forEach((value, index) => {
@@ -82,6 +92,7 @@ export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: re
 			const key = refKey({ node: node.name, index });
 			const known = tensors.get(key);
 			if (!known) {
+				if (folded) keep(node, value);
 				tensors.set(key, { dtype: value.dtype, shape: [...value.shape], value: folded ? value : undefined });
 			} else if (mergeShapesSeen) {
 				known.shape = mergeShapes(known.shape, value.shape);
@@ -102,11 +113,15 @@ export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: re
 	try {
 		firstRun(feedMap);
 	} catch (error) {
+		// Over the budget is not a value zeros trip: report it instead of spending the time a second time.
+		if (error instanceof BudgetError) throw error;
 		// Zeros trip kernels that check values (an integer division, Range's delta): ones stand in for the feeds then.
 		// Static values never read the feeds; a shape that does (Range over a fed limit) was never static to the compiler.
 		for (const map of [tensors, outputCounts, frameOf, trips]) map.clear();
 		staticNodes.clear();
 		live.clear();
+		keptData.clear();
+		keptBytes = 0;
 		for (const [key, zeros] of feedMap) feedMap.set(key, onesLike(zeros));
 		try {
 			firstRun(feedMap);

@@ -1,12 +1,15 @@
 import { type GraphNode, attrBool, attrShape, attrType } from "../graph/graph";
 import { type Tensor, allocate, numbers, scalar, shapeSize } from "../graph/tensor";
 import { type Kernel, KernelError } from "./kernel";
+import { checkElements } from "../util/budget";
 
 /** The state behind a TensorArrayV3 handle, as tf.nn.dynamic_rnn uses it: a list of same-shaped tensors. */
 class TensorArray {
 	readonly elements: (Tensor | undefined)[];
 
 	constructor(readonly node: GraphNode, size: number, readonly dynamicSize: boolean, readonly elementShape: number[] | undefined) {
+		// One reference per element, checked as a tensor of that many elements would be.
+		checkElements(size, 8, `TensorArray "${node.name}" of size ${size}`, `node "${node.name}" (${node.op})`);
 		this.elements = new Array(size);
 	}
 

@@ -1,17 +1,18 @@
-import type { Target } from "../targets/target";
+import { type Target, cancelledError } from "../targets/target";
 import { type KernelLogRecord, KmsgCursor, KmsgSplitter } from "./kmsg";
+import { codedError } from "../util/errors";
 
 // /dev/kmsg never reports end-of-log to a blocking reader, so a snapshot reads for a moment and stops;
 // one read(2) per record also rules out shell `read`, which reads byte by byte and gets EINVAL.
 const SNAPSHOT_SCRIPT = "cat /dev/kmsg & reader=$!; sleep 0.5; kill $reader 2>/dev/null; wait $reader 2>/dev/null; exit 0";
 
 /** A kernel log that cannot be read at all (as opposed to a dropped connection, which is retried). */
-export class KernelLogError extends Error {}
+export class KernelLogError extends codedError("kernel-log", "KernelLogError") {}
 
 /** The kernel log records currently in the target's ring buffer, oldest first. */
 export async function readKernelLog(target: Target, signal?: AbortSignal): Promise<KernelLogRecord[]> {
 	const result = await target.run("sh", ["-c", SNAPSHOT_SCRIPT], { signal });
-	if (result.code !== 0) throw new Error(`${target.description}: could not read /dev/kmsg: ${result.stderr.trim() || `exit ${result.code}`}`);
+	if (result.code !== 0) throw new KernelLogError(`${target.description}: could not read /dev/kmsg: ${result.stderr.trim() || `exit ${result.code}`}`);
 	const splitter = new KmsgSplitter();
 	return [...splitter.push(result.stdout), ...splitter.end()];
 }
@@ -68,7 +69,7 @@ export async function followKernelLog(target: Target, options: FollowOptions): P
 			if (!sawData && result.code !== 0) {
 				throw new KernelLogError(`${target.description}: cannot read /dev/kmsg (${(result.stderr || result.stdout).trim() || `exit ${result.code}`}); it needs root or CAP_SYSLOG`);
 			}
-			throw new Error("the kernel log reader ended");
+			throw new KernelLogError("the kernel log reader ended");
 		} catch (error) {
 			clearTimeout(idle);
 			if (error instanceof KernelLogError) throw error;
@@ -82,6 +83,29 @@ export async function followKernelLog(target: Target, options: FollowOptions): P
 			backoff = Math.min(backoff * 2, options.maxBackoffMs ?? 5000);
 		}
 	}
+}
+
+/**
+ * Follows the kernel log from after `afterSeq` until a record for which `isLast` holds, and returns the records up
+ * to and including it. Fails when the signal aborts first.
+ */
+export async function followUntil(target: Target, afterSeq: number, isLast: (record: KernelLogRecord) => boolean, signal: AbortSignal, onRecord?: (record: KernelLogRecord) => void): Promise<KernelLogRecord[]> {
+	const found = new AbortController();
+	const records: KernelLogRecord[] = [];
+	await followKernelLog(target, {
+		signal: AbortSignal.any([signal, found.signal]),
+		afterSeq,
+		onRecords: (batch) => {
+			for (const record of batch) {
+				if (found.signal.aborted) return;
+				records.push(record);
+				onRecord?.(record);
+				if (isLast(record)) found.abort();
+			}
+		},
+	});
+	if (!found.signal.aborted) throw cancelledError(target.description, "following the kernel log");
+	return records;
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

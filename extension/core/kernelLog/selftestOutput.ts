@@ -1,3 +1,5 @@
+import { codedError } from "../util/errors";
+
 /**
  * One `knn-selftest NAME step=S result=R offset=O count=C bits=... values=...` line of a module's self-test:
  * C little-endian 32-bit words of the result's bytes from word O (the last word zero-padded). `values` shows the
@@ -44,7 +46,7 @@ export function parseModuleLine(message: string): ModuleLine | undefined {
 	return undefined;
 }
 
-export class SelftestParseError extends Error {}
+export class SelftestParseError extends codedError("kernel-log", "SelftestParseError") {}
 
 /**
  * Assembles a module's self-test output into per-step results as bytes, checking every word arrived exactly once.

@@ -3,15 +3,21 @@ import * as path from "node:path";
 import type { CompiledModel } from "../codegen/compile";
 import { cString } from "../codegen/cText";
 import { bufferBytes } from "../codegen/memoryPlan";
+import { assertModuleEdges } from "../codegen/moduleEdges";
 import type { Buffer } from "../codegen/program";
 import { type DType, dtypeByteSize } from "../graph/tensor";
 import { writeFileAtomic } from "../util/atomicWrite";
+import { codedError } from "../util/errors";
+import { PrefixError, validatePrefix as checkPrefix } from "./modulePrefix";
 
 // Writes the out-of-tree kernel module project around a compiled model. The compiler drops `NAME.h` and the FP
 // units (`NAME.c`) into the same directory; this adds Kbuild, Makefile, the module main, two helper headers and a
 // README, all rendered from the templates in `kmod/`.
 
 export type ModuleTemplate = "selftest" | "tcp";
+
+/** A module project that cannot be written: missing templates, tensors a module cannot hold, a template misfit. */
+export class ModuleProjectError extends codedError("build", "ModuleProjectError") {}
 
 export interface TensorBytes {
 	name: string;
@@ -45,7 +51,6 @@ export interface ModuleLayout {
 	fpObjects: string[];
 }
 
-const PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
 const MODEL_FILE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*\.c$/;
 /** TCP_CA_NAME_MAX is 16 bytes with the NUL, and the name is "knn_" + prefix. */
 export const TCP_PREFIX_MAX = 11;
@@ -60,14 +65,11 @@ const FPU_FLAGS = "-msse -msse2 -mhard-float";
 const FPU_NOTE = "# The kernel's flags forbid FP/SIMD and 6.1 has no CC_FLAGS_FPU, so every FP unit\n# swaps them for SSE/SSE2 itself. Its code runs only inside kernel_fpu_begin/end.";
 const NO_FPU_NOTE = "# An integer-only model (knn compile --no-fpu): every unit keeps the kernel's no-FPU flags.";
 
-/** Throws unless the prefix is a C identifier of at most 41 characters, so it is safe in C, Kbuild and shells. */
 export { cString };
 
+/** Throws PrefixError unless the prefix is a C identifier no keyword, kernel name or template name can capture. */
 export function validatePrefix(prefix: string): void {
-	if (!PREFIX_PATTERN.test(prefix)) {
-		throw new Error(`The model prefix ${JSON.stringify(prefix)} is not usable for a kernel module: use a C identifier `
-			+ "(letters, digits and _, not starting with a digit) of at most 41 characters.");
-	}
+	checkPrefix(prefix);
 }
 
 export function moduleLayout(prefix: string, modelFiles: readonly string[], noFpu = false): ModuleLayout {
@@ -88,7 +90,7 @@ export function findTemplateDir(start: string = __dirname): string {
 	for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
 		if (fs.existsSync(path.join(dir, "kmod", "Kbuild.in"))) return path.join(dir, "kmod");
 		if (path.dirname(dir) === dir) {
-			throw new Error(`Kernel NN's module templates (kmod/Kbuild.in) are missing from ${start} and every folder above it: `
+			throw new ModuleProjectError(`Kernel NN's module templates (kmod/Kbuild.in) are missing from ${start} and every folder above it: `
 				+ "reinstall the extension or restore kmod/ in the checkout.");
 		}
 	}
@@ -104,6 +106,7 @@ export function findTemplateDir(start: string = __dirname): string {
  * included), and an integer-only model gets the no-FPU project.
  */
 export function writeCompiledModule(dir: string, model: CompiledModel, template: ModuleTemplate): string[] {
+	assertModuleEdges(model.program);
 	fs.mkdirSync(dir, { recursive: true });
 	for (const file of model.files) writeFileAtomic(path.join(dir, file.name), file.text);
 	const tensors = (buffers: Buffer[], names: string[]) => buffers.map((buffer, i) => ({ name: names[i], bytes: bufferBytes(buffer), dtype: buffer.dtype }));
@@ -121,10 +124,10 @@ export function writeModuleProject(dir: string, options: ModuleProjectOptions): 
 	validateTensors("argument", options.arguments);
 	validateTensors("result", options.results);
 	if (template === "tcp" && options.noFpu) {
-		throw new Error("The tcp template builds float32 inputs and compares float32 action scores; an integer-only (--no-fpu) model needs the selftest template.");
+		throw new ModuleProjectError("The tcp template builds float32 inputs and compares float32 action scores; an integer-only (--no-fpu) model needs the selftest template.");
 	}
 	if (template === "tcp") validateTcp(options);
-	else if (template !== "selftest") throw new Error(`Unknown module template "${String(template)}": use "selftest" or "tcp".`);
+	else if (template !== "selftest") throw new ModuleProjectError(`Unknown module template "${String(template)}": use "selftest" or "tcp".`);
 
 	const sum = (tensors: TensorBytes[]) => tensors.reduce((total, t) => total + t.bytes, 0);
 	const values: Record<string, string> = {
@@ -163,54 +166,54 @@ export function writeModuleProject(dir: string, options: ModuleProjectOptions): 
 function render(templateFile: string, values: Record<string, string>): string {
 	return fs.readFileSync(templateFile, "utf8").replace(/@([A-Z_]+)@/g, (_match, key: string) => {
 		const value = values[key];
-		if (value === undefined) throw new Error(`The module template ${templateFile} uses @${key}@, which Kernel NN does not define.`);
+		if (value === undefined) throw new ModuleProjectError(`The module template ${templateFile} uses @${key}@, which Kernel NN does not define.`);
 		return value;
 	});
 }
 
 function validateModelFiles(files: readonly string[], layout: ModuleLayout): void {
-	if (files.length === 0) throw new Error("The module project needs the model's FP unit (e.g. NAME.c) in modelFiles.");
+	if (files.length === 0) throw new ModuleProjectError("The module project needs the model's FP unit (e.g. NAME.c) in modelFiles.");
 	const reserved = new Set([layout.mainSource, `${layout.moduleName}.c`]);
 	const seen = new Set<string>();
 	for (const file of files) {
 		if (!MODEL_FILE_PATTERN.test(file)) {
-			throw new Error(`The model file ${JSON.stringify(file)} must be a plain C file name in the project directory (a C identifier + ".c").`);
+			throw new ModuleProjectError(`The model file ${JSON.stringify(file)} must be a plain C file name in the project directory (a C identifier + ".c").`);
 		}
-		if (reserved.has(file)) throw new Error(`The model file ${file} would clash with the module's own ${layout.moduleName}.ko objects: rename it.`);
-		if (seen.has(file)) throw new Error(`The model file ${file} is listed twice in modelFiles.`);
+		if (reserved.has(file)) throw new ModuleProjectError(`The model file ${file} would clash with the module's own ${layout.moduleName}.ko objects: rename it.`);
+		if (seen.has(file)) throw new ModuleProjectError(`The model file ${file} is listed twice in modelFiles.`);
 		seen.add(file);
 	}
 }
 
 function validateTensors(kind: string, tensors: readonly TensorBytes[]): void {
-	if (tensors.length === 0) throw new Error(`The model has no ${kind}s; a kernel module needs at least one ${kind}.`);
+	if (tensors.length === 0) throw new ModuleProjectError(`The model has no ${kind}s; a kernel module needs at least one ${kind}.`);
 	let total = 0;
 	tensors.forEach((tensor, index) => {
 		if (!Number.isSafeInteger(tensor.bytes) || tensor.bytes <= 0) {
-			throw new Error(`${kind} ${index} (${JSON.stringify(tensor.name)}) has ${tensor.bytes} bytes; every tensor needs a positive whole number of bytes.`);
+			throw new ModuleProjectError(`${kind} ${index} (${JSON.stringify(tensor.name)}) has ${tensor.bytes} bytes; every tensor needs a positive whole number of bytes.`);
 		}
 		total += tensor.bytes;
 	});
-	if (total > MAX_TENSOR_BYTES) throw new Error(`The model's ${kind}s hold ${total} bytes, more than the module's limit of ${MAX_TENSOR_BYTES}.`);
+	if (total > MAX_TENSOR_BYTES) throw new ModuleProjectError(`The model's ${kind}s hold ${total} bytes, more than the module's limit of ${MAX_TENSOR_BYTES}.`);
 }
 
 function validateTcp(options: ModuleProjectOptions): void {
 	const { prefix, arguments: args, results } = options;
 	if (prefix.length > TCP_PREFIX_MAX) {
-		throw new Error(`The prefix "${prefix}" is too long for a TCP congestion control: "knn_${prefix}" must fit Linux's 15-character `
+		throw new PrefixError(`The prefix "${prefix}" is too long for a TCP congestion control: "knn_${prefix}" must fit Linux's 15-character `
 			+ `limit, so use a prefix of at most ${TCP_PREFIX_MAX} characters.`);
 	}
 	if (args[0].bytes !== TCP_INPUT_BYTES) {
-		throw new Error(`The tcp template feeds argument 0 with 9 float32 values (4 link features + a one-hot of 5 actions, as Indigo), `
+		throw new ModuleProjectError(`The tcp template feeds argument 0 with 9 float32 values (4 link features + a one-hot of 5 actions, as Indigo), `
 			+ `but argument 0 (${JSON.stringify(args[0].name)}) has ${args[0].bytes} bytes instead of ${TCP_INPUT_BYTES}.`);
 	}
 	if (results[0].bytes !== TCP_ACTION_BYTES) {
-		throw new Error(`The tcp template picks the argmax of 5 action scores in result 0, but result 0 (${JSON.stringify(results[0].name)}) `
+		throw new ModuleProjectError(`The tcp template picks the argmax of 5 action scores in result 0, but result 0 (${JSON.stringify(results[0].name)}) `
 			+ `has ${results[0].bytes} bytes instead of ${TCP_ACTION_BYTES}.`);
 	}
 	for (let i = 1; i < args.length; i++) {
 		if (i >= results.length || results[i].bytes !== args[i].bytes) {
-			throw new Error(`The tcp template feeds argument ${i} (${JSON.stringify(args[i].name)}, recurrent state) from result ${i}, `
+			throw new ModuleProjectError(`The tcp template feeds argument ${i} (${JSON.stringify(args[i].name)}, recurrent state) from result ${i}, `
 				+ `which ${i >= results.length ? "does not exist" : `has ${results[i].bytes} bytes instead of ${args[i].bytes}`}: `
 				+ "order the fetches so that each state output has the index of its state input.");
 		}

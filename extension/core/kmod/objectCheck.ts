@@ -1,6 +1,7 @@
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { KnnError } from "../util/errors";
+import { runLocalTool } from "../util/processRunner";
 
 // Kernel-safety checks on built objects and modules, with binutils and kmod: no FP instruction outside the FP
 // units, the vermagic of the target kernel, and no symbol the kernel does not export.
@@ -20,20 +21,9 @@ export interface KernelExport {
 	namespace: string;
 }
 
-const PACKAGE_OF: Record<string, string> = { objdump: "binutils", nm: "binutils", modinfo: "kmod" };
-
 /** Runs a tool without a shell (arguments stay arguments) in the C locale, so its output parses the same everywhere. */
 function runTool(command: string, args: string[]): Promise<string> {
-	return new Promise((resolve, reject) => {
-		execFile(command, args, { encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, LC_ALL: "C" } }, (error, stdout, stderr) => {
-			if (!error) return resolve(stdout);
-			if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-				const pkg = PACKAGE_OF[command] ?? command;
-				return reject(new Error(`${command} was not found: install ${pkg} (Debian: apt-get install ${pkg}) and try again.`));
-			}
-			reject(new Error(`${command} ${args.join(" ")} failed: ${stderr.trim() || error.message}`));
-		});
-	});
+	return runLocalTool(command, args, { env: { LC_ALL: "C" } });
 }
 
 // Operands in FP/SIMD state: SSE/AVX/AVX-512 vectors, AVX-512 masks, x87 stack, MMX.
@@ -89,7 +79,7 @@ export async function checkNoFloatInstructions(objectFile: string): Promise<Floa
 /** `modinfo -F vermagic`: the kernel release and options the module was built for. */
 export async function vermagicOf(koFile: string): Promise<string> {
 	const vermagic = (await runTool("modinfo", ["-F", "vermagic", koFile])).trim();
-	if (!vermagic) throw new Error(`${koFile} has no vermagic: it is not a kernel module built by Kbuild.`);
+	if (!vermagic) throw new KnnError(`${koFile} has no vermagic: it is not a kernel module built by Kbuild.`, "build");
 	return vermagic;
 }
 
@@ -104,8 +94,8 @@ export async function undefinedSymbols(koFile: string): Promise<string[]> {
 export function kernelExports(kdir: string): Map<string, KernelExport> {
 	const file = path.join(kdir, "Module.symvers");
 	if (!fs.existsSync(file)) {
-		throw new Error(`${file} does not exist, so the kernel's exported symbols are unknown: use the headers package of that `
-			+ "kernel (Debian: linux-headers-KVER, which ships it) or a kernel tree after `make modules`.");
+		throw new KnnError(`${file} does not exist, so the kernel's exported symbols are unknown: use the headers package of that `
+			+ "kernel (Debian: linux-headers-KVER, which ships it) or a kernel tree after `make modules`.", "build");
 	}
 	const exports = new Map<string, KernelExport>();
 	for (const line of fs.readFileSync(file, "utf8").split("\n")) {

@@ -5,6 +5,7 @@ import { type FreezeResult, assertSelfContained, freezeGraph } from "../frontend
 import type { Graph } from "../graph/graph";
 import { isVariable } from "../ops/variables";
 import { type LoadedModel, ModelLoadError, loadModel } from "../frontends";
+import { codedError } from "../util/errors";
 
 /**
  * Loads a model and, when what the fetches need still holds variables, freezes it with the given checkpoint
@@ -13,7 +14,7 @@ import { type LoadedModel, ModelLoadError, loadModel } from "../frontends";
 export function loadFrozen(file: string, fetchNodes: readonly string[], checkpoint?: string): { model: LoadedModel; graph: Graph; freeze?: FreezeResult } {
 	const model = loadModel(file);
 	for (const fetch of fetchNodes) {
-		if (!model.graph.has(fetch)) throw new Error(`${file}: the graph has no node named "${fetch}"`);
+		if (!model.graph.has(fetch)) throw new ModelLoadError(`${file}: the graph has no node named "${fetch}"; knn inspect lists the nodes`);
 	}
 	return { model, ...freezeForFetches(model, fetchNodes, checkpoint) };
 }
@@ -36,7 +37,7 @@ export function freezeForFetches(model: LoadedModel, fetchNodes: readonly string
 }
 
 /** A config whose validation against its model found errors; `problems` has each with file, line and column. */
-export class ConfigMismatchError extends Error {
+export class ConfigMismatchError extends codedError("config", "ConfigMismatchError") {
 	constructor(readonly problems: ConfigProblem[]) {
 		super(problems.map(formatProblem).join("\n"));
 	}

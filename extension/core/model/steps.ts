@@ -4,6 +4,7 @@ import { type Graph, parseInputName, refKey } from "../graph/graph";
 import { type Tensor, allocate, formatShape, fromNested, shapeSize, toNested } from "../graph/tensor";
 import { runGraph } from "../interp/executor";
 import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
+import { codedError } from "../util/errors";
 
 /**
  * The `knn run` / `knn deploy` inputs file. What a feed holds at step i, first match wins:
@@ -22,7 +23,21 @@ export interface StepInputs {
 
 export type StepOutputs = Record<string, unknown>[];
 
-export class StepInputError extends Error {}
+export class StepInputError extends codedError("input", "StepInputError") {}
+
+/**
+ * The most steps one inputs file may ask for, in `knn run` and in deploy alike (the self-test module's own
+ * max_steps parameter defaults to the same cap): every step runs the whole graph once.
+ */
+export const MAX_STEPS = 1_000_000;
+
+/** Refuses a step count over `max`, naming the field and the bound. */
+export function checkStepCount(steps: number, where: string, asks = "\"steps\" asks for", max = MAX_STEPS): void {
+	if (steps > max) {
+		const bound = String(max).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+		throw new StepInputError(`${where}: ${asks} ${steps} steps, more than the ${bound} steps one run may take; split the inputs into several runs`);
+	}
+}
 
 /** Where a feed's value at one step comes from (see StepInputs); `tensor` is set for the first three. */
 export interface StepFeed {
@@ -68,6 +83,8 @@ export function parseStepInputs(value: unknown, file: string): StepInputs {
 	if (record.steps !== undefined && (!Number.isInteger(record.steps) || (record.steps as number) < 1)) {
 		throw new StepInputError(`${file}: "steps" must be a positive integer`);
 	}
+	if (record.steps !== undefined) checkStepCount(record.steps as number, file);
+	if (feedsPerStep) checkStepCount(feedsPerStep.length, file, "\"feedsPerStep\" has entries for");
 	if (feedsPerStep && record.steps !== undefined && (record.steps as number) > feedsPerStep.length) {
 		throw new StepInputError(`${file}: "steps" is ${record.steps as number} but "feedsPerStep" has only ${feedsPerStep.length} entries; give one entry per step or fewer steps`);
 	}
@@ -123,6 +140,7 @@ export function resolveSteps(graph: Graph, config: Tf2xlaConfig, inputs: StepInp
 	};
 	const common = convert(inputs.feeds, "feeds");
 	const steps = stepCount(inputs);
+	checkStepCount(steps, where);
 	const entries = inputs.feedsPerStep;
 	if (entries && steps > entries.length) {
 		throw new StepInputError(`${where}: "steps" is ${steps} but "feedsPerStep" has only ${entries.length} entries; give one entry per step or fewer steps`);

@@ -5,9 +5,10 @@ import { type Graph, type TensorRef, parseInputName, refKey } from "../graph/gra
 import { type Tensor, formatShape, fromNested, makeTensor, shapeSize } from "../graph/tensor";
 import type { FeedSpec } from "../interp/infer";
 import { runGraph } from "../interp/executor";
+import { codedError } from "../util/errors";
 
 /** A calibration file that cannot be read or does not fit the config's feeds; names the file and what to fix. */
-export class CalibrationError extends Error {}
+export class CalibrationError extends codedError("quantize", "CalibrationError") {}
 
 /** One calibration sample: a value for every feed, keyed by refKey. */
 export type Sample = Map<string, Tensor>;

@@ -4,9 +4,10 @@ import { type Graph, type GraphNode, type TensorRef, attrBool, attrInts, attrStr
 import { type Tensor, numbers } from "../graph/tensor";
 import type { Inference } from "../interp/infer";
 import { NHWC_AXIS_OF_NCHW, channelsLastShape, windowOf } from "./layout";
+import { codedError } from "../util/errors";
 
 /** A float graph node the int8 TFLite vocabulary has no op for; names the node and op. */
-export class QuantizeError extends Error {}
+export class QuantizeError extends codedError("quantize", "QuantizeError") {}
 
 export type TensorRole = "input" | "output" | "activation" | "weight" | "bias" | "int32";
 

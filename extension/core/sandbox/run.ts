@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { ProcessError, runLocalProcess } from "../util/processRunner";
 
 export interface RunOptions {
 	cwd?: string;
@@ -19,38 +19,21 @@ export interface RunResult {
 }
 
 /** Runs a program with an argument array (never through a shell) and collects its output. */
-export function runProcess(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-	return new Promise((resolve) => {
-		const child = spawn(command, args, {
+export async function runProcess(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+	try {
+		const result = await runLocalProcess(command, args, {
 			cwd: options.cwd,
 			env: { ...(options.env ?? process.env), LC_ALL: "C" },
-			stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+			replaceEnv: true,
+			input: options.input,
+			timeoutMs: options.timeoutMs,
+			killGraceMs: 0,
 		});
-		const stdout: Buffer[] = [];
-		const stderr: Buffer[] = [];
-		let timedOut = false;
-		let spawnError: string | undefined;
-		const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
-			timedOut = true;
-			child.kill("SIGKILL");
-		}, options.timeoutMs);
-		child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
-		child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
-		child.on("error", (error: NodeJS.ErrnoException) => {
-			spawnError = error.code === "ENOENT" ? `${command} is not installed (not found in PATH)` : error.message;
-		});
-		if (options.input !== undefined) child.stdin?.end(options.input);
-		child.on("close", (code) => {
-			if (timer) clearTimeout(timer);
-			resolve({
-				code: spawnError ? null : code,
-				stdout: Buffer.concat(stdout).toString("utf8"),
-				stderr: Buffer.concat(stderr).toString("utf8"),
-				timedOut,
-				spawnError,
-			});
-		});
-	});
+		return { code: result.timedOut ? null : result.code, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut };
+	} catch (error) {
+		if (!(error instanceof ProcessError)) throw error;
+		return { code: null, stdout: "", stderr: "", timedOut: false, spawnError: error.message };
+	}
 }
 
 /** The last lines of a process's output, for error messages. */

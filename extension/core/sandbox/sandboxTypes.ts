@@ -1,7 +1,8 @@
 import * as path from "node:path";
+import { codedError } from "../util/errors";
 
 /** A sandbox failure with a message the user can act on. */
-export class SandboxError extends Error {
+export class SandboxError extends codedError("sandbox", "SandboxError") {
 	override name = "SandboxError";
 }
 
@@ -65,6 +66,8 @@ export interface SandboxInfo {
 	buildKdir: string | null;
 	/** Seconds from starting qemu to the first successful SSH command. */
 	bootSeconds: number;
+	/** The options it was started with, so that a restart boots the same VM. */
+	startOptions?: Omit<SandboxOptions, "log">;
 }
 
 export type SandboxState = "running" | "unresponsive" | "stopped";

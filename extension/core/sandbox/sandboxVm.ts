@@ -178,6 +178,13 @@ function logs(paths: SandboxPaths): string {
 	return `qemu said (${paths.qemuLog}):\n${readTail(paths.qemuLog, 8)}\nLast lines of the serial console (${paths.serialLog}):\n${readTail(paths.serialLog, 25)}`;
 }
 
+/** The start options as sandbox.json keeps them: without the progress callback. */
+function savedOptions(options: SandboxOptions): Omit<SandboxOptions, "log"> {
+	const saved: SandboxOptions = { ...options };
+	delete saved.log;
+	return saved;
+}
+
 /** Boots the VM and waits until SSH with the sandbox key works. */
 async function boot(assets: SandboxAssets, options: SandboxOptions): Promise<SandboxInfo> {
 	const { paths } = assets;
@@ -213,6 +220,7 @@ async function boot(assets: SandboxAssets, options: SandboxOptions): Promise<San
 			dir: paths.dir, serialLog: paths.serialLog,
 			buildKdir: assets.shares.usr ? assets.build.kdir : null,
 			bootSeconds: 0,
+			startOptions: savedOptions(options),
 		};
 		let lastError = "";
 		while (Date.now() < deadline) {
@@ -287,6 +295,17 @@ export async function stopSandbox(dir: string): Promise<{ wasRunning: boolean }>
 		fs.rmSync(paths.pidFile, { force: true });
 		return { wasRunning };
 	}, 120_000);
+}
+
+/**
+ * Stops the VM and boots it again with the options it was started with: after a kernel oops or taint the next
+ * deploy then runs on a fresh kernel.
+ */
+export async function restartSandbox(dir: string, log?: (message: string) => void): Promise<SandboxInfo> {
+	const info = readSandboxInfo(dir);
+	const options: SandboxOptions = { ...(info?.startOptions ?? { kernelRelease: info?.kernelRelease }), dir, log };
+	await stopSandbox(dir);
+	return startSandbox(options);
 }
 
 /** running: qemu is alive and sshd sends its banner; unresponsive: alive but silent; stopped: no VM for this dir. */

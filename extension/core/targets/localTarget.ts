@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { ResultPromise } from "execa";
 import {
 	OutputCollector,
 	type RunOptions,
@@ -14,6 +13,7 @@ import {
 	describeCommand,
 	timeoutError,
 } from "./target";
+import { ProcessError, runLocalProcess } from "../util/processRunner";
 
 /** How long a cancelled process group gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 2000;
@@ -29,55 +29,33 @@ export class LocalTarget implements Target {
 	async run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
 		const what = `"${describeCommand(command, args)}"`;
 		if (options.signal?.aborted) throw cancelledError(DESCRIPTION, what);
-		// A real dynamic import: execa is ESM-only, and tsx turns a static import into require(), under which
-		// execa's dependency unicorn-magic (exports with only an "import" condition) fails to resolve. esbuild
-		// bundles this import like any other.
-		const { execa } = await import("execa");
-		const subprocess = execa(command, [...args], {
-			cwd: options.cwd,
-			env: options.env,
-			detached: true,
-			reject: false,
-			buffer: false,
-			stdin: options.input === undefined ? "ignore" : "pipe",
-			stdout: "pipe",
-			stderr: "pipe",
-		});
-		if (options.input !== undefined) subprocess.stdin?.end(options.input);
 		const keep = options.buffer !== false;
 		const stdout = new OutputCollector("stdout", keep, options.onLine);
 		const stderr = new OutputCollector("stderr", keep, options.onLine);
-		subprocess.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
-		subprocess.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
-
-		let stoppedBy: TargetError | undefined;
-		let killing: Promise<void> | undefined;
-		const stop = (error: TargetError): Promise<void> => {
-			stoppedBy ??= error;
-			killing ??= this.killGroup(subprocess, subprocess.pid);
-			return killing;
-		};
-		const stopper = { stop: () => stop(cancelledError(DESCRIPTION, what)) };
-		const onAbort = (): void => void stop(cancelledError(DESCRIPTION, what));
-		options.signal?.addEventListener("abort", onAbort, { once: true });
-		const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => void stop(timeoutError(DESCRIPTION, what, options.timeoutMs ?? 0)), options.timeoutMs);
+		// close() stops every running command through its own controller, as an abort by the caller would.
+		const closing = new AbortController();
+		const signal = options.signal ? AbortSignal.any([options.signal, closing.signal]) : closing.signal;
+		const running = runLocalProcess(command, args, {
+			cwd: options.cwd, env: options.env, input: options.input, signal, timeoutMs: options.timeoutMs,
+			killGraceMs: this.killGraceMs, buffer: false,
+			onData: (chunk, stream) => (stream === "stdout" ? stdout : stderr).push(chunk),
+		});
+		const stopper = { stop: () => { closing.abort(); return running.then(() => undefined, () => undefined); } };
 		this.running.add(stopper);
 		try {
-			const result = await subprocess;
-			if (stoppedBy) throw stoppedBy;
-			if (result.exitCode === undefined && result.signal === undefined) {
-				const why = (result as { originalMessage?: string }).originalMessage ?? result.shortMessage;
-				throw new TargetError(`Could not start ${what} on this machine: ${why}. Check that the program is installed and on PATH, and that the working directory exists.`, "command", DESCRIPTION);
-			}
+			const result = await running;
+			if (result.cancelled) throw cancelledError(DESCRIPTION, what);
+			if (result.timedOut) throw timeoutError(DESCRIPTION, what, options.timeoutMs ?? 0);
 			return {
-				code: result.exitCode ?? null,
-				...(result.signal ? { signal: result.signal.replace(/^SIG/, "") } : {}),
+				code: result.code,
+				...(result.signal ? { signal: result.signal } : {}),
 				stdout: stdout.end(),
 				stderr: stderr.end(),
 			};
+		} catch (error) {
+			if (!(error instanceof ProcessError)) throw error;
+			throw new TargetError(`Could not start ${what} on this machine: ${error.message}`, "command", DESCRIPTION, { cause: error });
 		} finally {
-			clearTimeout(timer);
-			options.signal?.removeEventListener("abort", onAbort);
 			this.running.delete(stopper);
 		}
 	}
@@ -96,31 +74,6 @@ export class LocalTarget implements Target {
 
 	dispose(): void {
 		void this.close();
-	}
-
-	/** SIGTERM to the whole group, then SIGKILL to whatever ignored it; resolves once the child has exited. */
-	private async killGroup(subprocess: ResultPromise, pid: number | undefined): Promise<void> {
-		if (pid === undefined) return;
-		signalGroup(pid, "SIGTERM");
-		let timer: NodeJS.Timeout | undefined;
-		const exited = subprocess.then(() => undefined, () => undefined);
-		await new Promise<void>((resolve) => {
-			timer = setTimeout(resolve, this.killGraceMs);
-			void exited.then(resolve);
-		});
-		clearTimeout(timer);
-		// Grandchildren may outlive the child itself, so the group gets SIGKILL whether or not the child is gone.
-		await new Promise((resolve) => setTimeout(resolve, Math.min(this.killGraceMs, 200)));
-		signalGroup(pid, "SIGKILL");
-		await exited;
-	}
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-	try {
-		process.kill(-pid, signal);
-	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
 	}
 }
 

@@ -1,5 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 
+import { KnnError, type KnnErrorCode } from "../util/errors";
+
 /** Where a line of command output came from; on a pty both streams arrive merged as stdout. */
 export type OutputStream = "stdout" | "stderr";
 
@@ -61,29 +63,20 @@ export interface Target {
 	dispose(): void;
 }
 
-export type TargetErrorCode =
-	| "host-key-changed"
-	| "host-key-unknown"
-	| "host-key-revoked"
-	| "auth"
-	| "connect"
-	| "disconnected"
-	| "cancelled"
-	| "timeout"
-	| "command"
-	| "transfer"
-	| "config";
+/** The codes a target connection fails with (a subset of KnnErrorCode). */
+export type TargetErrorCode = Extract<KnnErrorCode, "host-key-changed" | "host-key-unknown" | "host-key-revoked" | "auth" | "connect"
+	| "disconnected" | "cancelled" | "timeout" | "command" | "transfer" | "config">;
 
-export class TargetError extends Error {
+export class TargetError extends KnnError {
 	override readonly name = "TargetError";
 
 	constructor(
 		message: string,
-		readonly code: TargetErrorCode,
+		override readonly code: TargetErrorCode,
 		readonly host?: string,
 		options?: { cause?: unknown },
 	) {
-		super(message, options);
+		super(message, code, options);
 	}
 }
 

@@ -181,13 +181,32 @@ function fold(nodes: GraphNode[], outputs: ReadonlySet<string>): { drawn: GraphN
 		(readers.get(node.name) ?? 0) > 0 && byName.has(node.inputs[0].node);
 	// sourceOf: a folded Identity -> the tensor it passes on ("node" or "node:N"), following the whole chain.
 	const sourceOf = new Map<string, string>();
-	const sourceFor = (node: GraphNode, depth = 0): string => {
-		const ref = node.inputs[0];
-		const upstream = byName.get(ref.node);
-		if (upstream && foldable(upstream) && depth < 10_000) return sourceFor(upstream, depth + 1);
-		return refKey(ref);
+	// Walks up the chain once and settles every Identity on it, so a long chain costs linear time and no stack.
+	const sourceFor = (start: GraphNode): string => {
+		const chain: GraphNode[] = [];
+		const onChain = new Set<string>();
+		let node = start;
+		let source: string;
+		for (;;) {
+			chain.push(node);
+			onChain.add(node.name);
+			const ref = node.inputs[0];
+			const upstream = byName.get(ref.node);
+			if (!upstream || !foldable(upstream) || onChain.has(upstream.name)) {
+				source = refKey(ref);
+				break;
+			}
+			const settled = sourceOf.get(upstream.name);
+			if (settled !== undefined) {
+				source = settled;
+				break;
+			}
+			node = upstream;
+		}
+		for (const link of chain) sourceOf.set(link.name, source);
+		return source;
 	};
-	for (const node of nodes) if (foldable(node)) sourceOf.set(node.name, sourceFor(node));
+	for (const node of nodes) if (foldable(node) && !sourceOf.has(node.name)) sourceFor(node);
 
 	// Count each Const's readers after the chains are folded, so Const -> Identity -> X folds the Const into X.
 	const readersOf = new Map<string, Set<string>>();

@@ -1,7 +1,8 @@
 // ONNX TensorProto -> IR Tensor: every *_data field, raw_data, and external data files beside the model.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type DType, type Tensor, allocate, dtypeByteSize, formatShape, shapeSize, tensorFromBytes } from "../../graph/tensor";
+import { type DType, type Tensor, allocate, checkTensorSize, dtypeByteSize, formatShape, shapeSize, tensorFromBytes } from "../../graph/tensor";
+import { BudgetError } from "../../util/budget";
 import { ModelLoadError } from "../model";
 import type { OnnxTensorProto } from "./proto";
 
@@ -54,7 +55,8 @@ export function tensorFromOnnx(proto: OnnxTensorProto, where: string, base: Exte
 	const shape = (proto.dims ?? []).map(Number);
 	if (shape.some((d) => d < 0 || !Number.isInteger(d))) throw new ModelLoadError(`${where}: invalid dimensions ${formatShape(shape)}`);
 	if (proto.segment) throw new ModelLoadError(`${where}: tensors stored in segments are not supported; save the model with each tensor whole`);
-	const size = shapeSize(shape);
+	// Before reading anything: external data of a declared billion elements is never read into memory.
+	const size = checkTensorSize(declared, shape, where);
 	let tensor: Tensor;
 	try {
 		if (proto.data_location === 1) {
@@ -65,7 +67,7 @@ export function tensorFromOnnx(proto: OnnxTensorProto, where: string, base: Exte
 			tensor = fromTypedFields(proto, declared, shape, where);
 		}
 	} catch (error) {
-		if (error instanceof ModelLoadError) throw error;
+		if (error instanceof ModelLoadError || error instanceof BudgetError) throw error;
 		throw new ModelLoadError(error instanceof Error ? error.message : String(error));
 	}
 	return declared === "float16" || declared === "bfloat16" ? { ...tensor, dtype: "float32" } : tensor;

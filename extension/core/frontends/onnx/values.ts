@@ -4,6 +4,7 @@ import { type GraphNode, parseInputName, refKey } from "../../graph/graph";
 import { type DType, type Tensor, allocate, shapeSize } from "../../graph/tensor";
 import { opEntry } from "../../ops/table";
 import { attrTensor } from "../../graph/graph";
+import { codedError } from "../../util/errors";
 
 /** One IR tensor as known at load time. */
 export interface KnownTensor {
@@ -18,7 +19,7 @@ export interface KnownTensor {
 }
 
 /** Raised when a node reads a tensor whose value the driver cannot know (the output of an unsupported op). */
-export class UnknownTensorError extends Error {
+export class UnknownTensorError extends codedError("model", "UnknownTensorError") {
 	constructor(readonly tensor: string) {
 		super(`the value of "${tensor}" is unknown`);
 	}

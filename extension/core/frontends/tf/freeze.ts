@@ -6,9 +6,10 @@ import type { AttrValue } from "../../graph/attr";
 import { Graph, type GraphNode, type TensorRef, attrShape, attrString, attrType, constNode } from "../../graph/graph";
 import { type Tensor, dtypeToEnum, formatShape } from "../../graph/tensor";
 import { isVariable } from "../../ops/variables";
+import { codedError } from "../../util/errors";
 
 /** Raised when a graph cannot be frozen; names the variable or fetch and what to do. */
-export class FreezeError extends Error {}
+export class FreezeError extends codedError("freeze", "FreezeError") {}
 
 const DT_RESOURCE = 20;
 // Ops that hand a resource handle on unchanged; once the variable is a constant they hand its value on.
@@ -124,22 +125,45 @@ class HandleTracer {
 
 	constructor(private readonly graph: Graph) {}
 
-	variable(ref: TensorRef, visiting = new Set<string>()): string | undefined {
-		const key = `${ref.node}:${ref.index}`;
-		if (this.memo.has(key)) return this.memo.get(key);
-		if (visiting.has(key)) return undefined;
-		visiting.add(key);
-		const node = this.graph.get(ref.node);
-		let found: string | undefined;
-		if (node?.op === "VarHandleOp") {
-			found = node.name;
-		} else if (node && HANDLE_PASS_THROUGH.has(node.op) && isHandle(node)) {
+	variable(start: TensorRef): string | undefined {
+		// An explicit stack instead of recursion: a handle can pass through a chain deeper than the call stack.
+		const keyOf = (ref: TensorRef) => `${ref.node}:${ref.index}`;
+		const visiting = new Set<string>();
+		const stack: { key: string; sources: (TensorRef | undefined)[]; next: number }[] = [];
+		// Settles `ref` at once when it can (known, a variable, not a handle, on a cycle), else opens it on the stack.
+		const open = (ref: TensorRef): { found: string | undefined } | undefined => {
+			const key = keyOf(ref);
+			if (this.memo.has(key)) return { found: this.memo.get(key) };
+			if (visiting.has(key)) return { found: undefined };
+			visiting.add(key);
+			const node = this.graph.get(ref.node);
+			if (node?.op === "VarHandleOp") {
+				this.memo.set(key, node.name);
+				return { found: node.name };
+			}
+			if (!node || !HANDLE_PASS_THROUGH.has(node.op) || !isHandle(node)) {
+				this.memo.set(key, undefined);
+				return { found: undefined };
+			}
 			// A Merge's inputs are the loop entry and the next iteration: any one that reaches a variable names it.
 			const sources = node.op === "IdentityN" ? [node.inputs[ref.index]] : node.op === "Merge" ? node.inputs : [node.inputs[0]];
-			found = sources.map((s) => (s ? this.variable(s, visiting) : undefined)).find((v) => v !== undefined);
+			stack.push({ key, sources, next: 0 });
+			return undefined;
+		};
+		let settled = open(start);
+		while (stack.length > 0) {
+			const top = stack[stack.length - 1];
+			if (settled?.found !== undefined || top.next === top.sources.length) {
+				const found = settled?.found;
+				this.memo.set(top.key, found);
+				stack.pop();
+				settled = { found };
+				continue;
+			}
+			const source = top.sources[top.next++];
+			settled = source ? open(source) : { found: undefined };
 		}
-		this.memo.set(key, found);
-		return found;
+		return settled?.found;
 	}
 }
 

@@ -4,6 +4,8 @@ import { type DType, dtypeFromEnum, dtypeTfName, dtypeToEnum, formatShape, shape
 import { types } from "./proto/registry";
 import { type SourcePosition, TextFormatError, formatTextProto, parseTextProto } from "./proto/textFormat";
 import type { Tf2xlaConfig, Tf2xlaFeed, Tf2xlaFetch } from "./proto/types";
+import { codedError } from "../../util/errors";
+import { BudgetError } from "../../util/budget";
 
 /** A problem found in a graph.config.pbtxt, located for an editor (1-based line and column). */
 export interface ConfigProblem {
@@ -32,7 +34,7 @@ export interface FetchRequest {
 	name?: string;
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends codedError("config", "ConfigError") {}
 
 // 2^24 elements is 64 MiB of float32: far beyond any input a kernel model takes, and cheap to allocate for inference.
 const MAX_FEED_ELEMENTS = 1 << 24;
@@ -205,6 +207,8 @@ export function validateConfig(graph: Graph, parsed: ConfigFile): ConfigProblem[
 		// Output 0 stands in for each fetch so that an index out of range is reported as such below.
 		inference = inferGraph(graph, configFeeds(graph, config), config.fetch.map((f) => ({ node: configRef(f).node, index: 0 })));
 	} catch (error) {
+		// Over the memory budget is not a mistake in the config: it is raised with --max-memory, so it stays an error.
+		if (error instanceof BudgetError) throw error;
 		report("", `the graph cannot run with these feeds: ${error instanceof Error ? error.message : String(error)}`);
 		return problems;
 	}

@@ -4,7 +4,8 @@
 // tensors as the file does; float ops translate to TensorFlow's vocabulary, quantized ones to the Q ops.
 import type { AttrValue } from "../../graph/attr";
 import { Graph, GraphError, type GraphNode, constNode } from "../../graph/graph";
-import { type DType, type Tensor, makeTensor, shapeSize, tensorFromBytes } from "../../graph/tensor";
+import { type DType, type Tensor, checkTensorSize, makeTensor, tensorFromBytes } from "../../graph/tensor";
+import { BudgetError } from "../../util/budget";
 import { irAttr } from "../../graph/irAttr";
 import { setTensorQuantization } from "../../quant/params";
 import { type LoadedModel, ModelLoadError, type SignatureTensor } from "../model";
@@ -97,6 +98,7 @@ class Driver implements SubgraphUnderConstruction {
 			try {
 				value = tensorFromBytes(dtype, [...tensor.shape], data, where);
 			} catch (error) {
+				if (error instanceof BudgetError) throw error;
 				throw new ModelLoadError(error instanceof Error ? error.message : String(error));
 			}
 			// float16 weights (a converter's float16 quantization) are widened, as the TF front end widens half tensors.
@@ -105,7 +107,8 @@ class Driver implements SubgraphUnderConstruction {
 			// A variable tensor (an LSTM's state) starts at its buffer, or at zeros (the zero point when quantized).
 			const dtype = this.dtypeOf(tensor);
 			const zero = isQuantizedDtype(dtype) ? (tensor.quantization?.zeroPoint[0] ?? 0) : 0;
-			value = makeTensor(dtype, tensor.shape, new Array<number>(shapeSize(tensor.shape)).fill(zero));
+			const size = checkTensorSize(dtype, tensor.shape, `${this.file}: variable tensor "${tensor.name}"`);
+			value = makeTensor(dtype, tensor.shape, new Array<number>(size).fill(zero));
 		}
 		this.constants.set(index, value);
 		return value;

@@ -1,6 +1,7 @@
 import type { GraphNode } from "../../graph/graph";
 import type { Tensor } from "../../graph/tensor";
 import { type Kernel, KernelError } from "../kernel";
+import { BudgetError } from "../../util/budget";
 import { BINARY_KERNELS } from "./binary";
 import { CONV_KERNELS } from "./conv";
 import { CONV_TRANSPOSE_KERNELS } from "./convTranspose";
@@ -28,6 +29,8 @@ function guarded(kernel: Kernel): Kernel {
 			return kernel(inputs, node);
 		} catch (error) {
 			if (error instanceof KernelError) throw error;
+			// Over the memory budget is its own kind of failure (raise --max-memory), not a wrong input.
+			if (error instanceof BudgetError) throw error.at(`node "${node.name}" (${node.op})`);
 			const message = error instanceof Error ? error.message : String(error);
 			const prefix = `node "${node.name}" (${node.op}): `;
 			const wrapped = new KernelError(node, message.startsWith(prefix) ? message.slice(prefix.length) : message);

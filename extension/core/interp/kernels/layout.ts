@@ -1,8 +1,8 @@
 import { type GraphNode, attrInt, attrString } from "../../graph/graph";
-import { type Tensor, allocate, formatShape, shapeSize } from "../../graph/tensor";
+import { type Tensor, allocate, checkTensorSize, formatShape, shapeSize } from "../../graph/tensor";
 import type { Kernel } from "../kernel";
 import {
-	arity, axisIn, broadcastOffsets, cells, copyGather, fail, gatherOffsets, intScalar, intVector, ints, iota, newTensor, reshaped, sameDType,
+	arity, axisIn, broadcastOffsets, cells, checkIndexTable, copyGather, fail, gatherOffsets, intScalar, intVector, ints, iota, newTensor, reshaped, sameDType,
 	sameShape, strides, values,
 } from "./util";
 
@@ -149,7 +149,9 @@ const tile: Kernel = (inputs, node) => {
 	const multiples = intVector(node, multiplesT, "multiples", x.shape.length);
 	if (multiples.some((m) => m < 0)) fail(node, `multiples must not be negative, got [${multiples.join(",")}]`);
 	const shape = x.shape.map((d, i) => d * multiples[i]);
+	checkTensorSize(x.dtype, shape);
 	const perDim = shape.map((n, i) => {
+		checkIndexTable(n);
 		const coords = new Int32Array(n);
 		for (let k = 0; k < n; k++) coords[k] = k % x.shape[i];
 		return coords;
@@ -204,6 +206,7 @@ const mirrorPad: Kernel = (inputs, node) => {
 		if (before > d - edge || after > d - edge) {
 			fail(node, `${mode} padding of [${before},${after}] is too large for dimension ${i} of size ${d} (at most ${d - edge})`);
 		}
+		checkIndexTable(d + before + after);
 		const coords = new Int32Array(d + before + after);
 		for (let k = 0; k < coords.length; k++) {
 			const j = k - before;

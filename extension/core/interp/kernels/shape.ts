@@ -109,6 +109,9 @@ const range: Kernel = (inputs, node) => {
 	const start = numScalar(node, startT, "start");
 	const limit = numScalar(node, limitT, "limit");
 	const delta = numScalar(node, deltaT, "delta");
+	for (const [what, v] of [["start", start], ["limit", limit], ["delta", delta]] as const) {
+		if (!Number.isFinite(v)) fail(node, `${what} is ${v}; a range needs finite start, limit and delta`);
+	}
 	if (delta === 0) fail(node, "delta must not be 0");
 	if (delta > 0 ? start > limit : start < limit) {
 		fail(node, `with delta ${delta} the range from ${start} to ${limit} is empty the wrong way round (start must be ${delta > 0 ? "<=" : ">="} limit)`);

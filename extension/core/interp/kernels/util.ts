@@ -1,6 +1,7 @@
 import type { GraphNode } from "../../graph/graph";
-import { type DType, type NumericData, type Tensor, allocate, formatShape, isFloatDType, isIntDType, shapeSize } from "../../graph/tensor";
+import { type DType, type NumericData, type Tensor, allocate, checkTensorSize, formatShape, isFloatDType, isIntDType } from "../../graph/tensor";
 import { KernelError } from "../kernel";
+import { checkElements } from "../../util/budget";
 
 export function fail(node: GraphNode, detail: string): never {
 	throw new KernelError(node, detail);
@@ -29,7 +30,7 @@ export function cells(t: Tensor): number[] {
 }
 
 export function newTensor(dtype: DType, shape: readonly number[]): { tensor: Tensor; data: NumericData } {
-	const data = allocate(dtype, shapeSize(shape)) as NumericData;
+	const data = allocate(dtype, checkTensorSize(dtype, shape)) as NumericData;
 	return { tensor: { dtype, shape: [...shape], data }, data };
 }
 
@@ -100,7 +101,13 @@ export function strides(shape: readonly number[]): number[] {
 	return out;
 }
 
+/** Checks an int32 index table of n entries (one per element of the tensor it builds) against the memory budget. */
+export function checkIndexTable(n: number): void {
+	checkElements(n, 4, "an index table");
+}
+
 export function iota(n: number, start = 0, step = 1): Int32Array {
+	checkIndexTable(n);
 	const out = new Int32Array(n);
 	for (let i = 0; i < n; i++) out[i] = start + i * step;
 	return out;
@@ -112,6 +119,7 @@ export function iota(n: number, start = 0, step = 1): Int32Array {
  * transposes and broadcasts are all such gathers, which keeps every layout op a flat loop.
  */
 export function gatherOffsets(perDim: readonly ArrayLike<number>[], sourceStrides: readonly number[]): Int32Array {
+	checkIndexTable(perDim.reduce((n, coords) => n * coords.length, 1));
 	let offsets = new Int32Array(1);
 	for (let d = 0; d < perDim.length; d++) {
 		const coords = perDim[d];
@@ -166,6 +174,7 @@ export function broadcastOffsets(from: readonly number[], to: readonly number[])
 	const sourceStrides: number[] = [];
 	for (let d = 0; d < to.length; d++) {
 		const size = d < lead ? 1 : from[d - lead];
+		if (size === 1) checkIndexTable(to[d]);
 		perDim.push(size === 1 ? new Int32Array(to[d]) : iota(to[d]));
 		sourceStrides.push(d < lead ? 0 : fromStrides[d - lead]);
 	}

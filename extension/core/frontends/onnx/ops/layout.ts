@@ -2,7 +2,7 @@
 // constant, as the compiler copies by tables computed at compile time; the leading (batch) dimension is written as
 // -1 where the semantics allow, so a config feeding another batch size still reshapes correctly.
 
-import { type Tensor, makeTensor, numbers, scalar, shapeSize } from "../../../graph/tensor";
+import { type Tensor, checkTensorSize, makeTensor, numbers, scalar, shapeSize } from "../../../graph/tensor";
 import { irAttr } from "../../../graph/irAttr";
 import type { OnnxTranslator, TranslateContext, TranslatorFamily } from "../translator";
 import { axisOf, constInts, intConst } from "./indexArgs";
@@ -215,7 +215,9 @@ const range: OnnxTranslator = (ctx) => {
 	}
 	const [s, l, d] = [start, limit, delta].map((t) => numbers(t)[0]);
 	if (d === 0) ctx.fail("delta is 0");
+	if (![s, l, d].every(Number.isFinite)) ctx.fail(`start ${s}, limit ${l} and delta ${d} must all be finite`);
 	const count = Math.max(Math.ceil((l - s) / d), 0);
+	checkTensorSize(start.dtype, [count], `node "${ctx.node.name}" (Range)`);
 	ctx.output(0, ctx.addConst("range", makeTensor(start.dtype, [count], Array.from({ length: count }, (_, i) => s + i * d))));
 };
 

@@ -5,15 +5,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DType, Tensor } from "../../../graph/tensor";
-import { dtypeByteSize, dtypeFromEnum, formatShape, shapeFromProto, tensorFromBytes } from "../../../graph/tensor";
+import { checkTensorSize, dtypeByteSize, dtypeFromEnum, formatShape, shapeFromProto, tensorFromBytes } from "../../../graph/tensor";
 import { decodeBundleEntry, decodeBundleHeader, decodeTrackableObjectGraph } from "../proto/registry";
 import type { BundleEntryProto, BundleHeaderProto, TrackableObjectGraph } from "../proto/types";
 import { has } from "../proto/types";
 import { crc32c, unmaskCrc } from "./crc32c";
 import { ObjectGraphLookupError, attributeKey, fullNameKeys, keyForPath, validateObjectGraph } from "./objectGraph";
 import { readTable, TableError } from "./table";
+import { codedError } from "../../../util/errors";
 
-export class CheckpointError extends Error {}
+export class CheckpointError extends codedError("checkpoint", "CheckpointError") {}
 
 export interface CheckpointEntry {
 	key: string;
@@ -314,6 +315,8 @@ class TensorBundle implements Checkpoint {
 			throw new CheckpointError(`${where} has data type ${entry.dtype}, which cannot be read from checkpoints. Leave this tensor out.`);
 		}
 		const file = shardFilename(this.prefix, entry.shard, this.numShards);
+		// The declared shape against the memory budget before a byte of the shard is read.
+		if (entry.dtype !== "string") checkTensorSize(entry.dtype, [...entry.shape], where);
 		const bytes = readRange(file, entry.offset, entry.size, key, this.numShards);
 		const elements = entry.shape.reduce((a, b) => a * b, 1);
 		const located = `${where} (bytes ${entry.offset} to ${entry.offset + entry.size} of ${file})`;

@@ -3,12 +3,13 @@
 // through its node id; a Keras path such as "layer_with_weights-0/kernel" maps through the children's local names.
 
 import type { TrackableObject, TrackableObjectGraph } from "../proto/types";
+import { codedError } from "../../../util/errors";
 
 export const VARIABLE_VALUE = "VARIABLE_VALUE";
 const ATTRIBUTES_SEGMENT = ".ATTRIBUTES";
 
 /** Thrown for ids or graphs that do not fit together; the caller wraps it with the checkpoint's name. */
-export class ObjectGraphLookupError extends Error {}
+export class ObjectGraphLookupError extends codedError("checkpoint", "ObjectGraphLookupError") {}
 
 function nodeAt(graph: TrackableObjectGraph, nodeId: number): TrackableObject {
 	const nodes = graph.nodes ?? [];

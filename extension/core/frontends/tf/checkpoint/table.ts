@@ -4,8 +4,9 @@
 
 import * as snappy from "snappyjs";
 import { crc32c, unmaskCrc } from "./crc32c";
+import { codedError } from "../../../util/errors";
 
-export class TableError extends Error {}
+export class TableError extends codedError("checkpoint", "TableError") {}
 
 const FOOTER_SIZE = 48;
 const BLOCK_TRAILER_SIZE = 5;

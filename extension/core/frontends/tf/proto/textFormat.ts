@@ -2,6 +2,7 @@
 // The reader is a single forward pass over the input with one token of lookahead, so multi-megabyte GraphDefs
 // parse in linear time; it recurses once per nested message, and that nesting is capped.
 import * as protobuf from "protobufjs";
+import { codedError } from "../../../util/errors";
 
 /** 1-based line and column (UTF-16 code units, as editors count them); the end is exclusive. */
 export interface SourcePosition {
@@ -11,7 +12,7 @@ export interface SourcePosition {
 	endColumn: number;
 }
 
-export class TextFormatError extends Error {
+export class TextFormatError extends codedError("config", "TextFormatError") {
 	constructor(
 		readonly file: string,
 		readonly line: number,

@@ -1,0 +1,106 @@
+import { KnnError, codedError } from "./errors";
+
+/**
+ * The memory budget of one run of the tools: every tensor materialised from model-derived sizes (constants, the
+ * interpreter's outputs and index tables, folded values, the compiled arena) is checked against it before it is
+ * allocated, so a tiny hostile file fails with a sentence instead of taking the machine's memory. Each tensor
+ * must fit on its own; what stays alive for the whole run (folded values, the arena and weights) must fit in total.
+ */
+export const DEFAULT_MEMORY_LIMIT = 512 * 2 ** 20;
+
+let limit = DEFAULT_MEMORY_LIMIT;
+
+/** A tensor or a total over the memory budget; the message names it, its size, the limit and how to raise it. */
+export class BudgetError extends codedError("budget", "BudgetError") {
+	/** The same error said of `where` (a node), unless it already names a place. */
+	at(where: string): BudgetError {
+		if (this.message.startsWith(where) || this.message.startsWith("node ")) return this;
+		return new BudgetError(`${where}: ${this.message}`, { cause: this });
+	}
+}
+
+/** A size that is not a count: a negative, fractional, NaN or infinite dimension. */
+export class TensorSizeError extends codedError("graph", "TensorSizeError") {}
+
+/** The current limit in bytes. */
+export function memoryLimit(): number {
+	return limit;
+}
+
+/** Sets the limit for everything that follows (the CLI's --max-memory, the editor's validation worker). */
+export function setMemoryLimit(bytes: number): void {
+	if (!Number.isFinite(bytes) || bytes <= 0) throw new KnnError(`the memory budget must be a positive number of bytes, not ${bytes}`, "usage");
+	limit = bytes;
+}
+
+/** Runs fn under another limit and restores the previous one, for callers that share a process (tests, the editor). */
+export function withMemoryLimit<T>(bytes: number, fn: () => T): T {
+	const previous = limit;
+	setMemoryLimit(bytes);
+	try {
+		return fn();
+	} finally {
+		limit = previous;
+	}
+}
+
+const UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** "512M", "2G", "1.5GiB", "800MB" or plain bytes; the units are binary (1M = 1,048,576 bytes). */
+export function parseMemorySize(text: string, flag = "--max-memory"): number {
+	const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+	const bytes = match ? Math.round(Number(match[1]) * UNITS[match[2].toLowerCase()]) : NaN;
+	if (!Number.isFinite(bytes) || bytes <= 0) {
+		throw new KnnError(`${flag} must be a size such as 512M, 2G or 1.5G (binary units), not "${text}"`, "usage");
+	}
+	return bytes;
+}
+
+/** 4294967296 -> "4.0 GiB". */
+export function formatBytes(bytes: number): string {
+	if (bytes < 2 ** 10) return `${bytes} bytes`;
+	const [unit, size] = bytes >= 2 ** 40 ? ["TiB", 2 ** 40] : bytes >= 2 ** 30 ? ["GiB", 2 ** 30] : bytes >= 2 ** 20 ? ["MiB", 2 ** 20] : ["KiB", 2 ** 10];
+	const value = bytes / size;
+	return `${value >= 1e4 ? value.toExponential(2) : value.toFixed(1)} ${unit}`;
+}
+
+/** 1234567 -> "1,234,567", without the runtime's locale data. */
+function groupDigits(n: number): string {
+	if (!Number.isFinite(n)) return "more than 2^53";
+	return Number.isSafeInteger(n) ? String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",") : n.toExponential(3);
+}
+
+/** The --max-memory value that would let `bytes` through, rounded up to whole MiB or GiB. */
+function suggestion(bytes: number): string {
+	if (!Number.isFinite(bytes) || bytes > 2 ** 50) return "";
+	const wanted = bytes * 1.25;
+	const text = wanted >= 2 ** 30 ? `${Math.ceil(wanted / 2 ** 30)}G` : `${Math.ceil(wanted / 2 ** 20)}M`;
+	return ` (e.g. --max-memory ${text})`;
+}
+
+function overMessage(what: string, bytes: number, detail: string): string {
+	const needs = Number.isFinite(bytes) && bytes < 2 ** 60 ? formatBytes(bytes) : "more bytes than any machine has";
+	return `${what} needs ${needs}${detail}, more than the memory budget of ${formatBytes(limit)}; ` +
+		`if the model really needs that much, raise the budget with --max-memory${suggestion(bytes)}`;
+}
+
+/**
+ * Checks that `elements` is a count a tensor can have and that `elements * bytesPerElement` fits the budget.
+ * `describe` names the tensor ("a float32 tensor of shape [1000000000]"); `where` the node or field, if known.
+ */
+export function checkElements(elements: number, bytesPerElement: number, describe: string, where?: string): void {
+	const prefix = where ? `${where}: ` : "";
+	if (Number.isNaN(elements) || elements < 0 || (Number.isFinite(elements) && !Number.isInteger(elements))) {
+		const why = Number.isNaN(elements) ? "a dimension that is not a number" : elements < 0 ? "a negative dimension" : "a fractional dimension";
+		throw new TensorSizeError(`${prefix}${describe} cannot be allocated: it has ${why}; check the shape the model gives it`);
+	}
+	const bytes = elements * bytesPerElement;
+	if (bytes > limit || !Number.isSafeInteger(elements)) {
+		throw new BudgetError(`${prefix}${overMessage(describe, bytes, ` (${groupDigits(elements)} elements)`)}`);
+	}
+}
+
+/** Checks a total that stays allocated for the run (folded constants, the compiled arena and weights). */
+export function checkTotal(bytes: number, what: string): void {
+	if (bytes > limit) throw new BudgetError(overMessage(what, bytes, " in total"));
+}
