@@ -65,6 +65,7 @@ async function main(): Promise<number> {
 main().then((code) => {
 	process.exitCode = code;
 }, (error: unknown) => {
-	console.error(error instanceof Error ? error.message : String(error));
+	// The driver failing is a bug of the driver: keep its stack.
+	console.error(error instanceof Error ? error.stack ?? error.message : String(error));
 	process.exitCode = 2;
 });

@@ -89,12 +89,16 @@ function exampleMessage(report: CaseReport): string {
 
 /** Writes the case's model, config and inputs, and what happened, to DIR/FORMAT-INDEX/. */
 export function saveCase(dir: string, report: CaseReport, runSeed: number, options: CaseOptions): string {
-	const c = makeCase(report.format, report.index, runSeed, options);
 	const folder = path.join(dir, `${report.format}-${report.index}`);
 	fs.mkdirSync(folder, { recursive: true });
-	fs.writeFileSync(path.join(folder, c.modelFile), c.model);
-	fs.writeFileSync(path.join(folder, "graph.config.pbtxt"), c.config);
-	fs.writeFileSync(path.join(folder, "inputs.json"), c.inputs);
+	try {
+		const c = makeCase(report.format, report.index, runSeed, options);
+		fs.writeFileSync(path.join(folder, c.modelFile), c.model);
+		fs.writeFileSync(path.join(folder, "graph.config.pbtxt"), c.config);
+		fs.writeFileSync(path.join(folder, "inputs.json"), c.inputs);
+	} catch {
+		// A case the generator cannot make (reported as such) has only its report.
+	}
 	const replay = `npm run fuzz -- --replay ${report.format}:${report.index} --seed ${runSeed} --max-chain ${options.maxChain}`;
 	fs.writeFileSync(path.join(folder, "case.json"), JSON.stringify({ replay, ...report }, null, 2));
 	return folder;

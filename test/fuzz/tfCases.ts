@@ -114,7 +114,10 @@ export function mutateGraphDef(def: GraphDef, rng: Rng): string {
 	const nodes = def.node;
 	const node = rng.pick(nodes);
 	const constants = consts(def);
-	switch (rng.int(14)) {
+	// Mutations 0-4 change a constant; a graph an earlier mutation left without one gets another kind.
+	let choice = rng.int(14);
+	if (constants.length === 0 && choice <= 4) choice += 5;
+	switch (choice) {
 		case 0: {
 			const c = rng.pick(constants);
 			const dims = c.attr.value.tensor!.tensor_shape!.dim ?? [];

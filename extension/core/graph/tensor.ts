@@ -145,7 +145,7 @@ export function numbers(t: Tensor, where = "tensor"): NumericData {
  * Shape from a TensorShapeProto: undefined for unknown rank, -1 for unknown dimensions.
  */
 export function shapeFromProto(proto: TensorShapeProto | undefined): number[] | undefined {
-	if (proto === undefined) return undefined;
+	if (proto === undefined || proto === null) return undefined;
 	if (proto.unknown_rank) return undefined;
 	return (proto.dim ?? []).map((d) => Number(d.size ?? 0));
 }

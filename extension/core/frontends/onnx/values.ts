@@ -5,6 +5,7 @@ import { type DType, type Tensor, allocate, shapeSize } from "../../graph/tensor
 import { opEntry } from "../../ops/table";
 import { attrTensor } from "../../graph/graph";
 import { codedError } from "../../util/errors";
+import { checkTotal } from "../../util/budget";
 
 /** One IR tensor as known at load time. */
 export interface KnownTensor {
@@ -39,6 +40,21 @@ function onesOf(value: Tensor): Tensor {
 
 export class TensorValues {
 	private readonly known = new Map<string, KnownTensor>();
+	/** Bytes of every value held: all stay until the model is translated, so they count against the budget together. */
+	private heldBytes = 0;
+	private readonly counted = new WeakSet<object>();
+
+	private hold(key: string, known: KnownTensor): void {
+		const data = known.value.data as ArrayLike<number> & { byteLength?: number };
+		// A view (Identity, Reshape) shares its input's storage: count each buffer once.
+		const storage = (data as { buffer?: object }).buffer ?? data;
+		if (!this.counted.has(storage)) {
+			this.counted.add(storage);
+			this.heldBytes += data.byteLength ?? data.length * 8;
+		}
+		checkTotal(this.heldBytes, `the values the ONNX front end runs through to infer shapes (at "${key}")`);
+		this.known.set(key, known);
+	}
 
 	get(tensor: string): KnownTensor {
 		const found = this.known.get(refKey(parseInputName(tensor).ref));
@@ -51,20 +67,20 @@ export class TensorValues {
 	}
 
 	set(tensor: string, known: KnownTensor): void {
-		this.known.set(tensor, known);
+		this.hold(tensor, known);
 	}
 
 	/** A graph input: zeros of its shape; dynamic when any dimension is. */
 	setInput(name: string, dtype: DType, shape: readonly number[]): void {
 		const value = zerosOf(dtype, shape);
-		this.known.set(name, { dtype, shape: value.shape, value, constant: false, dynamic: shape.some((d) => d < 0) });
+		this.hold(name, { dtype, shape: value.shape, value, constant: false, dynamic: shape.some((d) => d < 0) });
 	}
 
 	/** Runs `node` on what is known of its inputs and records its outputs; throws what the kernel throws. */
 	run(node: GraphNode): void {
 		if (node.op === "Const") {
 			const value = attrTensor(node, "value");
-			this.known.set(node.name, { dtype: value.dtype, shape: value.shape, value, constant: true, dynamic: false });
+			this.hold(node.name, { dtype: value.dtype, shape: value.shape, value, constant: true, dynamic: false });
 			return;
 		}
 		const inputs = node.inputs.map((ref) => this.get(refKey(ref)));
@@ -87,7 +103,7 @@ export class TensorValues {
 		const dynamic = inputs.some((i) => i.dynamic && !i.constant);
 		const constant = entry.folding === "inputs" ? inputs.every((i) => i.constant) : entry.folding === "shapes" && !dynamic;
 		outputs.forEach((value, index) => {
-			this.known.set(refKey({ node: node.name, index }), {
+			this.hold(refKey({ node: node.name, index }), {
 				dtype: value.dtype, shape: [...value.shape], value, constant, dynamic: dynamic && !constant,
 			});
 		});
