@@ -69,7 +69,8 @@ export async function followKernelLog(target: Target, options: FollowOptions): P
 			if (!sawData && result.code !== 0) {
 				throw new KernelLogError(`${target.description}: cannot read /dev/kmsg (${(result.stderr || result.stdout).trim() || `exit ${result.code}`}); it needs root or CAP_SYSLOG`);
 			}
-			throw new KernelLogError("the kernel log reader ended");
+			// The reader ended on its own (its session dropped): resume after the last record, as for any drop.
+			throw new Error("the kernel log reader ended");
 		} catch (error) {
 			clearTimeout(idle);
 			if (error instanceof KernelLogError) throw error;
