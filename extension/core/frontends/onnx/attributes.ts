@@ -4,7 +4,8 @@ import type { OnnxAttribute } from "./translator";
 import { ATTRIBUTE_TYPE, type OnnxAttributeProto } from "./proto";
 import { type ExternalDataBase, tensorFromOnnx } from "./tensor";
 
-const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes ?? new Uint8Array(0));
+// A damaged file can hold a field of the wrong wire type where bytes belong: read it as text, never throw a TypeError.
+const text = (bytes: Uint8Array | undefined): string => (ArrayBuffer.isView(bytes) ? new TextDecoder().decode(bytes) : String(bytes ?? ""));
 
 function inferredType(proto: OnnxAttributeProto): number {
 	if (proto.floats?.length) return ATTRIBUTE_TYPE.FLOATS;
