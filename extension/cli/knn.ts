@@ -60,6 +60,9 @@ INPUTS.json: {"feeds": {"NODE[:IDX]": [[...]]}, "steps": N, "feedback": {"FEED":
 "feedsPerStep": [{"NODE": [[...]]}, ...] (step i takes entry i first, then feedback, then feeds); at most 1,000,000 steps.
 --max-memory SIZE (any command): the memory budget for the tensors a command materialises, default 512M; a model
   whose tensors need more fails naming the tensor, until the budget is raised (e.g. --max-memory 2G).
+--max-work COUNT (any command): the work budget of one evaluation (a run over all its steps, a check, a compile's
+  folding), default 400M operations: a node run counts 200 (600 with while loops or tf.cond), each element a
+  kernel reads 1 and writes 2, each multiply-add or window tap 1.
 Exit status: 0 done, 1 a failure the message explains, 2 a command-line mistake (bad flag, argument or --prefix),
   70 an internal error of knn (a bug: please report it with the command line and the model).`;
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
@@ -9,7 +9,9 @@ import { encodeMessage, types } from "../../extension/core/frontends/tf/proto/re
 import { buildConfig, formatConfig } from "../../extension/core/frontends/tf/tf2xlaConfig";
 import { Graph } from "../../extension/core/graph/graph";
 import { writeCompiledModule } from "../../extension/core/kmod/moduleProject";
-import { knn, tempDir } from "../support/cli";
+import { cliPath, knn, tempDir } from "../support/cli";
+import { readSandboxInfo } from "../../extension/core/sandbox/sandboxVm";
+import { sshRun } from "../../extension/core/sandbox/sandboxSsh";
 import { GraphBuilder, attr } from "../support/graphBuilder";
 import { withSandbox } from "../support/sandbox";
 
@@ -157,5 +159,77 @@ describe("a self-test that can always be stopped, in the sandbox VM's kernel", (
 		assert.deepEqual(report.kernelHealth && { ok: report.kernelHealth.ok, newTaints: report.kernelHealth.newTaints, problems: report.kernelHealth.problems }, { ok: true, newTaints: [], problems: [] });
 		assert.equal(report.finalState, "nothing loaded");
 		assert.ok(!(await loaded("stopok")));
+	});
+});
+
+// A module whose init warns (WARN taints the kernel with W) and then refuses to load, so nothing stays loaded.
+const WARN_MODULE_C = `#include <linux/module.h>
+#include <linux/bug.h>
+
+static int __init knnwarn_init(void)
+{
+	WARN(1, "knnwarn: a warning on purpose, from the kernel health test");
+	return -EAGAIN;
+}
+module_init(knnwarn_init);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Warns once at load, for the kernel health test");
+`;
+
+/** Runs the bundled CLI without blocking, calling `onLine` with each line of its stderr as it comes. */
+function knnAsync(args: string[], onLine: (line: string) => void): Promise<{ status: number | null; stdout: string; stderr: string }> {
+	return new Promise((resolve) => {
+		const child = spawn(process.execPath, [cliPath(), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		let stderr = "";
+		let pending = "";
+		child.stdout.on("data", (chunk: Buffer) => { stdout += chunk.toString(); });
+		child.stderr.on("data", (chunk: Buffer) => {
+			stderr += chunk.toString();
+			pending += chunk.toString();
+			const lines = pending.split("\n");
+			pending = lines.pop() ?? "";
+			lines.forEach(onLine);
+		});
+		child.on("close", (status) => resolve({ status, stdout, stderr }));
+	});
+}
+
+describe("a kernel damaged during a deploy, in the sandbox VM", () => {
+	it("knn deploy reports the WARNING and the W taint, fails, and restarts the sandbox VM, whose fresh kernel is untainted", { skip: sandbox.unavailable }, async () => {
+		const release = sandbox.info().kernelRelease;
+		const dir = path.join(tempDir("kernel-health-warn"), "knnwarn");
+		fs.mkdirSync(dir);
+		fs.writeFileSync(path.join(dir, "knnwarn.c"), WARN_MODULE_C);
+		fs.writeFileSync(path.join(dir, "Kbuild"), "obj-m := knnwarn.o\n");
+		fs.writeFileSync(path.join(dir, "Makefile"), "KDIR ?= /lib/modules/$(shell uname -r)/build\nall:\n\t$(MAKE) -C $(KDIR) M=$(CURDIR) modules\n");
+		await make(dir, `/usr/src/linux-headers-${release}`);
+		const upload = await sandbox.ssh("cat > /tmp/knnwarn.ko", { input: fs.readFileSync(path.join(dir, "knnwarn.ko")) });
+		assert.equal(upload.code, 0, upload.stderr);
+		const bootedBefore = (await sandbox.ssh("cat /proc/sys/kernel/random/boot_id")).stdout.trim();
+
+		const files = writeModel(4, 3);
+		// The deploy reads its baseline in "target kernel" and then builds for seconds: the warning lands in between.
+		let warned: Promise<unknown> | undefined;
+		const result = await knnAsync(["deploy", files.model, "--config", files.config, "--inputs", files.inputs, "--target", "sandbox",
+			"--sandbox-dir", sandbox.dir, "--prefix", "damaged"], (line) => {
+			if (!warned && line.startsWith("knn deploy: build")) warned = sandbox.ssh("insmod /tmp/knnwarn.ko; true");
+		});
+		await warned;
+		assert.ok(warned, `the deploy never reached its build stage:\n${result.stderr}`);
+		const output = `${result.stdout}\n${result.stderr}`;
+		assert.equal(result.status, 1, output);
+		assert.match(output, /the kernel of .* was damaged during the deploy/);
+		assert.match(output, /WARNING: CPU: \d+ PID: \d+ at .*knnwarn/);
+		assert.match(output, /new taint W \(/);
+		assert.match(output, /restarting the sandbox VM in /);
+		assert.match(output, /the sandbox VM was restarted/);
+		// A new boot: another boot id, and a kernel with no taint at all.
+		const info = readSandboxInfo(sandbox.dir)!;
+		const after = await sshRun(info, "cat /proc/sys/kernel/random/boot_id; cat /proc/sys/kernel/tainted");
+		const [bootedAfter, tainted] = after.stdout.trim().split("\n");
+		assert.notEqual(bootedAfter, bootedBefore, "the VM was not rebooted");
+		assert.equal(tainted, "0");
+		console.log(`deploy saw the warning, failed and restarted the sandbox: ${output.split("\n").find((l) => l.includes("target kernel:"))?.trim()}`);
 	});
 });

@@ -37,10 +37,14 @@ export function lowerGraph(frozen: Graph, config: Tf2xlaConfig): Program {
 	);
 }
 
+/** The deepest nesting of while loops the compiler lowers (each level is one call of lowerLoop). */
+const MAX_LOOP_NESTING = 64;
+
 class Lowering {
 	private readonly buffers: Buffer[] = [];
 	private readonly bufferOf = new Map<string, Buffer>();
 	private readonly lowered = new Set<string>();
+	private loopDepth = 0;
 	private readonly feedDependent: Set<string>;
 	private zeroFlow?: Buffer;
 	private readonly fed: Set<string>;
@@ -184,11 +188,30 @@ class Lowering {
 			}
 		};
 		for (const name of members) visit(name);
+		// A loop whose result only this frame's NextIteration reads (a body that returns an inner loop's result as
+		// it is) has no member reading its Exit: lower it from the Exit.
+		for (const name of needed) {
+			const node = this.graph.node(name);
+			if ((node.op === "Exit" || node.op === "RefExit") && loops.has(this.frameOf(name) ?? "")) visit(name);
+		}
 		return steps;
 	}
 
 	private lowerLoop(frame: string, enters: GraphNode[], needed: Set<string>): LoopStep {
 		const frameName = frame.slice(frame.lastIndexOf("/", frame.length) + 1);
+		// Each nested loop lowers its body with one more level of this call: bounded, as no real model nests deeply.
+		if (this.loopDepth >= MAX_LOOP_NESTING) {
+			throw new CompileError(`loop "${frameName}" is nested more than ${MAX_LOOP_NESTING} loops deep; the compiler takes at most ${MAX_LOOP_NESTING} levels of while loops inside one another`);
+		}
+		this.loopDepth++;
+		try {
+			return this.lowerLoopBody(frame, frameName, enters, needed);
+		} finally {
+			this.loopDepth--;
+		}
+	}
+
+	private lowerLoopBody(frame: string, frameName: string, enters: GraphNode[], needed: Set<string>): LoopStep {
 		const trips = [...(this.inference.tripCounts.get(frame) ?? new Set([0]))];
 		if (trips.length !== 1) throw new CompileError(`loop "${frameName}" runs ${trips.join(" or ")} iterations on different entries; the compiler needs one static trip count`);
 		const variables: { variable: Buffer; initial: Buffer; nextRef: TensorRef }[] = [];

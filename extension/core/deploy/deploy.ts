@@ -13,7 +13,7 @@ import { type BenchLine, assembleSelftest, parseModuleLine } from "../kernelLog/
 import { moduleLayout, writeCompiledModule } from "../kmod/moduleProject";
 import { type FloatInstructionReport, checkNoFloatInstructions, moduleObjectsWithFloat, vermagicOf } from "../kmod/objectCheck";
 import { loadConfigured } from "../model/prepare";
-import { type StepInputs, StepInputError, runSteps, stepCount } from "../model/steps";
+import { type StepInputs, StepInputError, checkStepsFitWorkBudget, runSteps, stepCount } from "../model/steps";
 import type { Target } from "../targets/target";
 import { type ModuleParameters, selftestParameters } from "./moduleParameters";
 import { MAX_DEPLOY_STEPS, STAGE_TIMEOUTS_MS, UNLOAD_TIMEOUT_MS, selftestTimeout, withTimeout } from "./stageTimeouts";
@@ -177,6 +177,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 		});
 		const { model, graph, config } = compiled;
 		const fetchNames = config.fetch.map((f) => refKey(configRef(f)));
+		// The compare stage runs the same steps in the interpreter: one that cannot fit is refused before any build.
+		checkStepsFitWorkBudget(graph, config, options.inputs, options.configPath);
 		const parameters: ModuleParameters = selftestParameters(graph, config, options.inputs, options.configPath, model.noFpu && fixedPointEncoder(model.noFpu.arguments));
 
 		const projectDir = path.join(workDir, prefix);

@@ -1,5 +1,5 @@
 import { type TensorProto, type TensorShapeProto, has } from "./attr";
-import { TensorSizeError, checkElements } from "../util/budget";
+import { TensorSizeError, checkElements, memoryLimit } from "../util/budget";
 import { codedError } from "../util/errors";
 
 /** Element types Kernel NN computes with; half-precision tensors are widened to float32 on load. */
@@ -96,6 +96,8 @@ export function checkTensorSize(dtype: DType, shape: readonly number[], where?: 
 		throw new TensorSizeError(`${prefix}a ${dtype} tensor of shape [${shape.join(",")}] cannot be allocated: dimension ${bad} is ${shape[bad]}, not a whole number of at least 0`);
 	}
 	const size = shapeSize(shape);
+	// The common case, within the budget, without building the message.
+	if (Number.isSafeInteger(size) && size * elementBytes(dtype) <= memoryLimit()) return size;
 	checkElements(size, elementBytes(dtype), `a ${dtype} tensor of shape ${formatShape(shape)}`, where);
 	return size;
 }

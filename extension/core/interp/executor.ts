@@ -6,6 +6,8 @@ import { KERNELS } from "./kernels";
 import { RANDOM_KERNELS, type RandomState, initialRandomState } from "./kernels/random";
 import { TENSOR_ARRAY_OPS, isTensorArrayOp } from "./tensorArray";
 import { codedError } from "../util/errors";
+import { DATAFLOW_NODE_RUN_COST, NODE_RUN_COST, type WorkMeter, checkTotal, withWorkMeter } from "../util/budget";
+import { kernelWork, outputWork } from "./work";
 
 /** Raised when a graph cannot be run; the message names the node, op and what to do. */
 export class ExecutionError extends codedError("execution", "ExecutionError") {}
@@ -70,18 +72,42 @@ export interface RunOptions {
 	 * run; a node that fails there (on values its side would never see) is treated as dead.
 	 */
 	bothBranches?: boolean;
+	/** What prepareRun worked out for these feeds and fetches, reused by a caller that runs the graph many times. */
+	prepared?: PreparedRun;
+}
+
+/** The needed nodes, their edges and, for a graph without control flow, one order to run them in. */
+export interface PreparedRun {
+	/** What one node run counts in the work budget on this plan's path. */
+	readonly nodeCost: number;
+	readonly graph: Graph;
+	readonly fedNodes: ReadonlySet<string>;
+	readonly needed: ReadonlySet<string>;
+	readonly edges: ReadonlyMap<string, Edge[]>;
+	readonly straight?: StraightPlan;
 }
 
 /**
- * Runs the part of `graph` that `fetches` need, with TensorFlow's dataflow semantics: TF1 while loops
- * (Enter/Merge/Switch/NextIteration/Exit/LoopCond) run as frames with per-iteration contexts, and the
- * untaken side of a Switch produces dead values, exactly as in TensorFlow's executor.
+ * A graph whose needed part has no TF1 control flow runs in one dependency order, every value in a slot: no
+ * frames, no per-node bookkeeping keys. Values are dropped after their last reader, so a long chain holds two.
  */
-export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetches: readonly TensorRef[], options: RunOptions = {}): Tensor[] {
-	const maxIterations = options.maxIterations ?? 1_000_000;
-	const randomState = options.randomState ?? new Map<string, RandomState>();
+interface StraightPlan {
+	nodes: GraphNode[];
+	index: ReadonlyMap<string, number>;
+	/** Per node: (producer position, output index) pairs, one per data input. */
+	inputs: Int32Array[];
+	/** Per node: the positions of its control inputs. */
+	controls: Int32Array[];
+	/** Per node: the positions whose values nothing reads after it. */
+	release: Int32Array[];
+}
+
+const CONTROL_FLOW_OPS: ReadonlySet<string> = new Set([...ENTER, ...EXIT, ...MERGE, ...SWITCH, ...NEXT_ITERATION, "LoopCond"]);
+
+/** Checks feeds and fetches against the graph and plans a run; pass it as RunOptions.prepared to run it often. */
+export function prepareRun(graph: Graph, feedKeys: Iterable<string>, fetches: readonly TensorRef[]): PreparedRun {
 	const fedNodes = new Set<string>();
-	for (const key of feeds.keys()) {
+	for (const key of feedKeys) {
 		const node = key.replace(/:\d+$/, "");
 		if (!graph.has(node)) throw new ExecutionError(`feed "${key}" names no node of the graph`);
 		fedNodes.add(node);
@@ -91,14 +117,214 @@ export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetch
 	}
 	const needed = graph.ancestors(fetches.map((f) => f.node), fedNodes);
 	checkSupported(graph, needed, fedNodes);
-
 	const edges = new Map<string, Edge[]>();
+	let controlFlow = false;
 	for (const name of needed) {
 		const node = graph.node(name);
 		if (fedNodes.has(name)) continue;
+		if (CONTROL_FLOW_OPS.has(node.op)) controlFlow = true;
 		node.inputs.forEach((ref, slot) => pushEdge(edges, ref.node, { consumer: node, slot, outputIndex: ref.index }));
 		for (const control of node.controlInputs) pushEdge(edges, control, { consumer: node, slot: -1, outputIndex: -1 });
 	}
+	const plan = { graph, fedNodes, needed, edges, nodeCost: DATAFLOW_NODE_RUN_COST };
+	const straight = controlFlow ? undefined : straightPlan(graph, needed, fedNodes, edges, fetches);
+	return straight ? { ...plan, straight, nodeCost: NODE_RUN_COST } : plan;
+}
+
+function straightPlan(graph: Graph, needed: ReadonlySet<string>, fed: ReadonlySet<string>, edges: ReadonlyMap<string, Edge[]>, fetches: readonly TensorRef[]): StraightPlan | undefined {
+	// Kahn's order over data and control edges; checkSupported has already refused cycles.
+	const waiting = new Map<string, number>();
+	const nodes: GraphNode[] = [];
+	for (const name of needed) {
+		const node = graph.node(name);
+		const count = fed.has(name) ? 0 : node.inputs.length + node.controlInputs.length;
+		waiting.set(name, count);
+		if (count === 0) nodes.push(node);
+	}
+	for (let i = 0; i < nodes.length; i++) {
+		for (const edge of edges.get(nodes[i].name) ?? []) {
+			const left = waiting.get(edge.consumer.name)! - 1;
+			waiting.set(edge.consumer.name, left);
+			if (left === 0) nodes.push(edge.consumer);
+		}
+	}
+	if (nodes.length !== needed.size) return undefined;
+	const index = new Map<string, number>();
+	nodes.forEach((node, i) => index.set(node.name, i));
+	const lastUse = new Int32Array(nodes.length).fill(-1);
+	const inputs: Int32Array[] = [];
+	const controls: Int32Array[] = [];
+	nodes.forEach((node, i) => {
+		const pairs = new Int32Array(fed.has(node.name) ? 0 : 2 * node.inputs.length);
+		const control = new Int32Array(fed.has(node.name) ? 0 : node.controlInputs.length);
+		for (let j = 0; j < pairs.length / 2; j++) {
+			const producer = index.get(node.inputs[j].node)!;
+			pairs[2 * j] = producer;
+			pairs[2 * j + 1] = node.inputs[j].index;
+			lastUse[producer] = i;
+		}
+		for (let j = 0; j < control.length; j++) {
+			control[j] = index.get(node.controlInputs[j])!;
+			lastUse[control[j]] = i;
+		}
+		inputs.push(pairs);
+		controls.push(control);
+	});
+	for (const fetch of fetches) lastUse[index.get(fetch.node)!] = nodes.length;
+	const releaseLists: number[][] = nodes.map(() => []);
+	lastUse.forEach((reader, producer) => {
+		if (reader >= 0 && reader < nodes.length) releaseLists[reader].push(producer);
+	});
+	return { nodes, index, inputs, controls, release: releaseLists.map((list) => Int32Array.from(list)) };
+}
+
+/**
+ * Runs the part of `graph` that `fetches` need, with TensorFlow's dataflow semantics: TF1 while loops
+ * (Enter/Merge/Switch/NextIteration/Exit/LoopCond) run as frames with per-iteration contexts, and the
+ * untaken side of a Switch produces dead values, exactly as in TensorFlow's executor.
+ */
+export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetches: readonly TensorRef[], options: RunOptions = {}): Tensor[] {
+	const prepared = options.prepared ?? prepareRun(graph, feeds.keys(), fetches);
+	return withWorkMeter((meter) => (prepared.straight
+		? runStraight(prepared.straight, prepared.fedNodes, feeds, fetches, options, meter)
+		: runDataflow(prepared, feeds, fetches, options, meter)));
+}
+
+/** The outputs of a fed node: the fed tensors at their output indexes. */
+function fedValues(node: GraphNode, feeds: ReadonlyMap<string, Tensor>): Value[] {
+	const outputs: Value[] = [];
+	for (const [key, tensor] of feeds) {
+		if (key.replace(/:\d+$/, "") !== node.name) continue;
+		const index = parseIndex(key);
+		// A sparse array that long would be walked slot by slot: no op has this many outputs.
+		if (index > MAX_OUTPUT_INDEX) throw new GraphError(`feed "${key}": output index ${index} of node "${node.name}" (${node.op}) is out of range`);
+		outputs[index] = tensor;
+	}
+	return outputs;
+}
+
+/** Runs one node that is not fed or dead, counting it in the work budget. */
+function runNode(node: GraphNode, inputs: Tensor[], feeds: ReadonlyMap<string, Tensor>, randomState: Map<string, RandomState>, bothBranches: boolean, meter: WorkMeter, nodeCost: number): Value[] {
+	const where = () => `node "${node.name}" (${node.op})`;
+	if (EXECUTOR_OPS.has(node.op)) {
+		meter.charge(nodeCost, where);
+		return bothBranches ? executeEitherBranch(node, inputs, feeds, randomState) : execute(node, inputs, feeds, randomState);
+	}
+	meter.charge(nodeCost + kernelWork(node, inputs), where);
+	const outputs = bothBranches ? executeEitherBranch(node, inputs, feeds, randomState) : execute(node, inputs, feeds, randomState);
+	meter.charge(outputWork(outputs), where);
+	return outputs;
+}
+
+function missingFetch(ref: TensorRef, produced: number | undefined): ExecutionError {
+	if (produced !== undefined && ref.index >= produced) {
+		return new ExecutionError(`fetch "${refKey(ref)}": node "${ref.node}" has ${produced} output(s), so output ${ref.index} does not exist`);
+	}
+	return new ExecutionError(`fetch "${refKey(ref)}" produced no value: it is dead (on an untaken branch) or its loop never finished`);
+}
+
+/**
+ * The bytes of the intermediate values a run holds at once, each tensor counted once however many slots hold it,
+ * checked against the memory budget's total: a hundred tensors of 500 MB each fit the budget one by one, not together.
+ */
+class LiveValues {
+	private readonly holders = new Map<Tensor, number>();
+	private bytes = 0;
+
+	hold(outputs: readonly Value[], node: GraphNode): void {
+		for (const value of outputs) {
+			if (!value || value === DEAD) continue;
+			const count = this.holders.get(value) ?? 0;
+			this.holders.set(value, count + 1);
+			if (count === 0) {
+				this.bytes += tensorBytes(value);
+				checkTotal(this.bytes, `node "${node.name}" (${node.op}): the values the run holds alive after it`);
+			}
+		}
+	}
+
+	drop(outputs: readonly Value[]): void {
+		for (const value of outputs) {
+			if (!value || value === DEAD) continue;
+			const count = this.holders.get(value);
+			if (count === undefined) continue;
+			if (count > 1) {
+				this.holders.set(value, count - 1);
+			} else {
+				this.holders.delete(value);
+				this.bytes -= tensorBytes(value);
+			}
+		}
+	}
+}
+
+function tensorBytes(tensor: Tensor): number {
+	const data = tensor.data as { byteLength?: number; length: number };
+	return data.byteLength ?? data.length * 8;
+}
+
+function runStraight(plan: StraightPlan, fedNodes: ReadonlySet<string>, feeds: ReadonlyMap<string, Tensor>, fetches: readonly TensorRef[], options: RunOptions, meter: WorkMeter): Tensor[] {
+	const randomState = options.randomState ?? new Map<string, RandomState>();
+	const bothBranches = options.bothBranches ?? false;
+	const { nodes } = plan;
+	const values: (Value[] | undefined)[] = new Array(nodes.length);
+	const ranDead = new Uint8Array(nodes.length);
+	const counts = new Int32Array(nodes.length).fill(-1);
+	const live = new LiveValues();
+	// The model's constants and the caller's feeds are in memory before the run; what kernels make is counted.
+	const held = new Uint8Array(nodes.length);
+	for (let i = 0; i < nodes.length; i++) {
+		const node = nodes[i];
+		let outputs: Value[];
+		let dead = false;
+		if (fedNodes.has(node.name)) {
+			outputs = fedValues(node, feeds);
+		} else {
+			const pairs = plan.inputs[i];
+			const inputs = new Array<Value>(pairs.length / 2);
+			for (let j = 0; j < inputs.length; j++) {
+				const producer = pairs[2 * j];
+				const value = ranDead[producer] ? DEAD : values[producer]![pairs[2 * j + 1]];
+				if (value === undefined) {
+					const source = nodes[producer];
+					throw new ExecutionError(`node "${node.name}" reads output ${pairs[2 * j + 1]} of "${source.name}" (${source.op}), which has only ${values[producer]!.length} output(s)`);
+				}
+				if (value === DEAD) dead = true;
+				inputs[j] = value;
+			}
+			for (const control of plan.controls[i]) if (ranDead[control]) dead = true;
+			if (dead) {
+				meter.charge(NODE_RUN_COST, () => `node "${node.name}" (${node.op})`);
+				outputs = new Array(Math.max(1, outputCount(node))).fill(DEAD);
+			} else {
+				outputs = runNode(node, inputs as Tensor[], feeds, randomState, bothBranches, meter, NODE_RUN_COST);
+				if (node.op !== "Const" && node.op !== "HostConst") {
+					live.hold(outputs, node);
+					held[i] = 1;
+				}
+			}
+		}
+		values[i] = outputs;
+		ranDead[i] = dead ? 1 : 0;
+		if (!dead) counts[i] = outputs.length;
+		options.onNodeOutputs?.(node, outputs.map((v) => (v === DEAD ? undefined : v)), 0, "");
+		for (const done of plan.release[i]) {
+			if (held[done]) live.drop(values[done]!);
+			values[done] = undefined;
+		}
+	}
+	return fetches.map((ref) => {
+		const at = plan.index.get(ref.node)!;
+		const value = ranDead[at] ? undefined : values[at]![ref.index];
+		if (!value || value === DEAD) throw missingFetch(ref, counts[at] >= 0 ? counts[at] : undefined);
+		return value;
+	});
+}
+
+function runDataflow(prepared: PreparedRun, feeds: ReadonlyMap<string, Tensor>, fetches: readonly TensorRef[], options: RunOptions, meter: WorkMeter): Tensor[] {
+	const maxIterations = options.maxIterations ?? 1_000_000;
+	const randomState = options.randomState ?? new Map<string, RandomState>();
+	const { graph, fedNodes, needed, edges } = prepared;
 
 	const root: Context = { key: "", iteration: 0 };
 	const frames = new Map<string, FrameInstance>();
@@ -210,14 +436,7 @@ export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetch
 	for (const name of needed) {
 		const node = graph.node(name);
 		if (fedNodes.has(name)) {
-			const outputs: Value[] = [];
-			for (const [key, tensor] of feeds) {
-				if (key.replace(/:\d+$/, "") !== name) continue;
-				const index = parseIndex(key);
-				// A sparse array that long would be walked slot by slot: no op has this many outputs.
-				if (index > MAX_OUTPUT_INDEX) throw new GraphError(`feed "${key}": output index ${index} of node "${name}" (${node.op}) is out of range`);
-				outputs[index] = tensor;
-			}
+			const outputs = fedValues(node, feeds);
 			ready.push({ node, context: root, inputs: [], dead: false });
 			fedOutputs.set(name, outputs);
 		} else if (node.inputs.length === 0 && node.controlInputs.length === 0) {
@@ -232,11 +451,10 @@ export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetch
 		if (fed && context === root) {
 			outputs = fed;
 		} else if (dead) {
+			meter.charge(DATAFLOW_NODE_RUN_COST, () => `node "${node.name}" (${node.op})`);
 			outputs = new Array(Math.max(1, outputCount(node))).fill(DEAD);
-		} else if (options.bothBranches && context === root) {
-			outputs = executeEitherBranch(node, inputs as Tensor[], feeds, randomState);
 		} else {
-			outputs = execute(node, inputs as Tensor[], feeds, randomState);
+			outputs = runNode(node, inputs as Tensor[], feeds, randomState, (options.bothBranches ?? false) && context === root, meter, DATAFLOW_NODE_RUN_COST);
 		}
 		if (!dead) outputCounts.set(node.name, outputs.length);
 		options.onNodeOutputs?.(node, outputs.map((v) => (v === DEAD ? undefined : v)), context.iteration, context.frame?.key ?? "");
@@ -245,13 +463,7 @@ export function runGraph(graph: Graph, feeds: ReadonlyMap<string, Tensor>, fetch
 
 	return fetches.map((ref) => {
 		const value = results.get(refKey(ref));
-		const produced = outputCounts.get(ref.node);
-		if (!value && produced !== undefined && ref.index >= produced) {
-			throw new ExecutionError(`fetch "${refKey(ref)}": node "${ref.node}" has ${produced} output(s), so output ${ref.index} does not exist`);
-		}
-		if (!value) {
-			throw new ExecutionError(`fetch "${refKey(ref)}" produced no value: it is dead (on an untaken branch) or its loop never finished`);
-		}
+		if (!value) throw missingFetch(ref, outputCounts.get(ref.node));
 		return value;
 	});
 }

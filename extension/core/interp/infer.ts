@@ -2,7 +2,7 @@ import { foldingOf } from "../ops/table";
 import { runGraph } from "./executor";
 import { Graph, type GraphNode, type TensorRef, attrBool, attrShape, attrType, constNode, refKey } from "../graph/graph";
 import { type DType, type Tensor, allocate, dtypeByteSize, shapeSize } from "../graph/tensor";
-import { BudgetError, checkTotal } from "../util/budget";
+import { BudgetError, checkTotal, withWorkMeter } from "../util/budget";
 
 /** What is known statically about one tensor of the graph. */
 export interface TensorInfo {
@@ -49,112 +49,115 @@ export function feedDType(graph: Graph, feed: FeedSpec): DType {
  * values of everything static. Running the real kernels keeps inference and execution from ever disagreeing.
  */
 export function inferGraph(graph: Graph, feeds: readonly FeedSpec[], fetches: readonly TensorRef[]): Inference {
-	const tensors = new Map<string, TensorInfo>();
-	const outputCounts = new Map<string, number>();
-	const frameOf = new Map<string, string>();
-	const feedMap = new Map<string, Tensor>();
-	for (const feed of feeds) {
-		const dtype = feedDType(graph, feed);
-		feedMap.set(refKey(feed.ref), { dtype, shape: feed.shape, data: allocate(dtype, shapeSize(feed.shape)) });
-	}
-	const fedNodes = new Set(feeds.map((f) => f.ref.node));
-	const staticNodes = new Set<string>();
-	const trips = new Map<string, number>();
-
-	// The op table says what a value depends on: its inputs' values, their shapes only (Shape, ZerosLike), or more.
-	const isStatic = (node: GraphNode, frame: string): boolean => {
-		if (frame !== "" || fedNodes.has(node.name)) return false;
-		if (node.controlInputs.some((c) => !staticNodes.has(c))) return false;
-		if (node.op === "TensorArraySizeV3") {
-			// A fixed-size TensorArray's size is what it was created with, whatever was written to it.
-			const array = graph.node(node.inputs[0].node);
-			return array.op === "TensorArrayV3" && !attrBool(array, "dynamic_size", false) && staticNodes.has(array.inputs[0].node);
+	// One work budget for every run the inference makes (zeros, ones, both branches).
+	return withWorkMeter(() => {
+		const tensors = new Map<string, TensorInfo>();
+		const outputCounts = new Map<string, number>();
+		const frameOf = new Map<string, string>();
+		const feedMap = new Map<string, Tensor>();
+		for (const feed of feeds) {
+			const dtype = feedDType(graph, feed);
+			feedMap.set(refKey(feed.ref), { dtype, shape: feed.shape, data: allocate(dtype, shapeSize(feed.shape)) });
 		}
-		const folding = foldingOf(node.op);
-		if (folding === "shapes") return true;
-		return folding === "inputs" && node.inputs.every((r) => staticNodes.has(r.node));
-	};
+		const fedNodes = new Set(feeds.map((f) => f.ref.node));
+		const staticNodes = new Set<string>();
+		const trips = new Map<string, number>();
 
-	const live = new Set<string>();
-	// Folded values stay alive for the whole compile, so together they must fit the memory budget.
-	const keptData = new Set<unknown>();
-	let keptBytes = 0;
-	const keep = (node: GraphNode, value: Tensor) => {
-		if (keptData.has(value.data)) return;
-		keptData.add(value.data);
-		keptBytes += value.data.length * Math.max(1, dtypeByteSize(value.dtype));
-		checkTotal(keptBytes, `the constant values up to node "${node.name}" (${node.op}), the weights and what folds from them,`);
-	};
-	const record = (node: GraphNode, outputs: readonly (Tensor | undefined)[], folded: boolean, mergeShapesSeen: boolean) => {
-		if (outputs.some((v) => v !== undefined)) live.add(node.name);
-		outputs.forEach((value, index) => {
-			if (!value || value.dtype === "resource") return;
-			const key = refKey({ node: node.name, index });
-			const known = tensors.get(key);
-			if (!known) {
-				if (folded) keep(node, value);
-				tensors.set(key, { dtype: value.dtype, shape: [...value.shape], value: folded ? value : undefined });
-			} else if (mergeShapesSeen) {
-				known.shape = mergeShapes(known.shape, value.shape);
+		// The op table says what a value depends on: its inputs' values, their shapes only (Shape, ZerosLike), or more.
+		const isStatic = (node: GraphNode, frame: string): boolean => {
+			if (frame !== "" || fedNodes.has(node.name)) return false;
+			if (node.controlInputs.some((c) => !staticNodes.has(c))) return false;
+			if (node.op === "TensorArraySizeV3") {
+				// A fixed-size TensorArray's size is what it was created with, whatever was written to it.
+				const array = graph.node(node.inputs[0].node);
+				return array.op === "TensorArrayV3" && !attrBool(array, "dynamic_size", false) && staticNodes.has(array.inputs[0].node);
 			}
-		});
-	};
+			const folding = foldingOf(node.op);
+			if (folding === "shapes") return true;
+			return folding === "inputs" && node.inputs.every((r) => staticNodes.has(r.node));
+		};
 
-	const firstRun = (feedValues: Map<string, Tensor>) => runGraph(graph, feedValues, fetches, {
-		onNodeOutputs(node, outputs, _iteration, frame) {
-			frameOf.set(node.name, framePath(frame));
-			if (node.op === "LoopCond" && outputs[0]?.data[0]) trips.set(frame.replace(/#\d+$/, ""), (trips.get(frame.replace(/#\d+$/, "")) ?? 0) + 1);
-			outputCounts.set(node.name, Math.max(outputCounts.get(node.name) ?? 0, outputs.length));
-			const folded = isStatic(node, frame);
-			if (folded) staticNodes.add(node.name);
-			record(node, outputs, folded, true);
-		},
-	});
-	try {
-		firstRun(feedMap);
-	} catch (error) {
-		// Over the budget is not a value zeros trip: report it instead of spending the time a second time.
-		if (error instanceof BudgetError) throw error;
-		// Zeros trip kernels that check values (an integer division, Range's delta): ones stand in for the feeds then.
-		// Static values never read the feeds; a shape that does (Range over a fed limit) was never static to the compiler.
-		for (const map of [tensors, outputCounts, frameOf, trips]) map.clear();
-		staticNodes.clear();
-		live.clear();
-		keptData.clear();
-		keptBytes = 0;
-		for (const [key, zeros] of feedMap) feedMap.set(key, onesLike(zeros));
+		const live = new Set<string>();
+		// Folded values stay alive for the whole compile, so together they must fit the memory budget.
+		const keptData = new Set<unknown>();
+		let keptBytes = 0;
+		const keep = (node: GraphNode, value: Tensor) => {
+			if (keptData.has(value.data)) return;
+			keptData.add(value.data);
+			keptBytes += value.data.length * Math.max(1, dtypeByteSize(value.dtype));
+			checkTotal(keptBytes, `the constant values up to node "${node.name}" (${node.op}), the weights and what folds from them,`);
+		};
+		const record = (node: GraphNode, outputs: readonly (Tensor | undefined)[], folded: boolean, mergeShapesSeen: boolean) => {
+			if (outputs.some((v) => v !== undefined)) live.add(node.name);
+			outputs.forEach((value, index) => {
+				if (!value || value.dtype === "resource") return;
+				const key = refKey({ node: node.name, index });
+				const known = tensors.get(key);
+				if (!known) {
+					if (folded) keep(node, value);
+					tensors.set(key, { dtype: value.dtype, shape: [...value.shape], value: folded ? value : undefined });
+				} else if (mergeShapesSeen) {
+					known.shape = mergeShapes(known.shape, value.shape);
+				}
+			});
+		};
+
+		const firstRun = (feedValues: Map<string, Tensor>) => runGraph(graph, feedValues, fetches, {
+			onNodeOutputs(node, outputs, _iteration, frame) {
+				frameOf.set(node.name, framePath(frame));
+				if (node.op === "LoopCond" && outputs[0]?.data[0]) trips.set(frame.replace(/#\d+$/, ""), (trips.get(frame.replace(/#\d+$/, "")) ?? 0) + 1);
+				outputCounts.set(node.name, Math.max(outputCounts.get(node.name) ?? 0, outputs.length));
+				const folded = isStatic(node, frame);
+				if (folded) staticNodes.add(node.name);
+				record(node, outputs, folded, true);
+			},
+		});
 		try {
 			firstRun(feedMap);
-		} catch {
-			throw error;
+		} catch (error) {
+			// Over the budget is not a value zeros trip: report it instead of spending the time a second time.
+			if (error instanceof BudgetError) throw error;
+			// Zeros trip kernels that check values (an integer division, Range's delta): ones stand in for the feeds then.
+			// Static values never read the feeds; a shape that does (Range over a fed limit) was never static to the compiler.
+			for (const map of [tensors, outputCounts, frameOf, trips]) map.clear();
+			staticNodes.clear();
+			live.clear();
+			keptData.clear();
+			keptBytes = 0;
+			for (const [key, zeros] of feedMap) feedMap.set(key, onesLike(zeros));
+			try {
+				firstRun(feedMap);
+			} catch {
+				throw error;
+			}
 		}
-	}
-	// The side of a tf.cond the zero feeds did not take still needs shapes for the compiler: run once more with
-	// both sides live, adding only what the first run never saw.
-	const needed = graph.ancestors(fetches.map((f) => f.node), fedNodes);
-	const unseen = [...needed].some((name) => !live.has(name) && !fedNodes.has(name) && graph.node(name).op !== "NoOp");
-	if (unseen && graph.nodes.some((n) => n.op === "Switch" && frameOf.get(n.name) === "")) {
-		try {
-			runGraph(graph, feedMap, fetches, {
-				bothBranches: true,
-				onNodeOutputs(node, outputs, _iteration, frame) {
-					if (live.has(node.name) || frame !== "") return;
-					frameOf.set(node.name, "");
-					outputCounts.set(node.name, Math.max(outputCounts.get(node.name) ?? 0, outputs.length));
-					record(node, outputs, false, false);
-				},
-			});
-		} catch {
-			// What the second run could not reach stays unknown; the compiler names it if it needs it.
+		// The side of a tf.cond the zero feeds did not take still needs shapes for the compiler: run once more with
+		// both sides live, adding only what the first run never saw.
+		const needed = graph.ancestors(fetches.map((f) => f.node), fedNodes);
+		const unseen = [...needed].some((name) => !live.has(name) && !fedNodes.has(name) && graph.node(name).op !== "NoOp");
+		if (unseen && graph.nodes.some((n) => n.op === "Switch" && frameOf.get(n.name) === "")) {
+			try {
+				runGraph(graph, feedMap, fetches, {
+					bothBranches: true,
+					onNodeOutputs(node, outputs, _iteration, frame) {
+						if (live.has(node.name) || frame !== "") return;
+						frameOf.set(node.name, "");
+						outputCounts.set(node.name, Math.max(outputCounts.get(node.name) ?? 0, outputs.length));
+						record(node, outputs, false, false);
+					},
+				});
+			} catch {
+				// What the second run could not reach stays unknown; the compiler names it if it needs it.
+			}
 		}
-	}
-	const tripCounts = new Map<string, Set<number>>();
-	for (const [instance, count] of trips) {
-		const path = framePath(instance);
-		if (!tripCounts.has(path)) tripCounts.set(path, new Set());
-		tripCounts.get(path)!.add(count);
-	}
-	return { tensors, outputCounts, staticNodes, frameOf, tripCounts };
+		const tripCounts = new Map<string, Set<number>>();
+		for (const [instance, count] of trips) {
+			const path = framePath(instance);
+			if (!tripCounts.has(path)) tripCounts.set(path, new Set());
+			tripCounts.get(path)!.add(count);
+		}
+		return { tensors, outputCounts, staticNodes, frameOf, tripCounts };
+	});
 }
 
 function onesLike(zeros: Tensor): Tensor {

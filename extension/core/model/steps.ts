@@ -2,7 +2,8 @@ import { configFeeds, configRef } from "../frontends/tf/tf2xlaConfig";
 import type { FeedSpec } from "../interp/infer";
 import { type Graph, parseInputName, refKey } from "../graph/graph";
 import { type Tensor, allocate, formatShape, fromNested, shapeSize, toNested } from "../graph/tensor";
-import { runGraph } from "../interp/executor";
+import { type PreparedRun, prepareRun, runGraph } from "../interp/executor";
+import { WorkBudgetError, formatOperations, overWorkMessage, withWorkMeter, workLimit } from "../util/budget";
 import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
 import { codedError } from "../util/errors";
 
@@ -174,15 +175,44 @@ export function resolveSteps(graph: Graph, config: Tf2xlaConfig, inputs: StepInp
 export function runSteps(graph: Graph, config: Tf2xlaConfig, inputs: StepInputs, where = "inputs"): Tensor[][] {
 	const resolved = resolveSteps(graph, config, inputs, where);
 	const fetches = config.fetch.map(configRef);
+	const prepared = prepareRun(graph, resolved.feedKeys, fetches);
 	const results: Tensor[][] = [];
 	// Random ops continue their sequences from step to step, as the compiled model's state does between runs.
 	const randomState = new Map<string, Uint32Array>();
-	resolved.perStep.forEach((stepFeeds, step) => {
-		const current = new Map<string, Tensor>();
-		stepFeeds.forEach((feed, i) => current.set(resolved.feedKeys[i], feed.tensor ?? results[step - 1][feed.fetchIndex!]));
-		results.push(runGraph(graph, current, fetches, { randomState }));
+	return withWorkMeter((meter) => {
+		refuseOverWork(prepared, resolved.steps, meter.left, meter.done, where);
+		resolved.perStep.forEach((stepFeeds, step) => {
+			const current = new Map<string, Tensor>();
+			stepFeeds.forEach((feed, i) => current.set(resolved.feedKeys[i], feed.tensor ?? results[step - 1][feed.fetchIndex!]));
+			try {
+				results.push(runGraph(graph, current, fetches, { randomState, prepared }));
+			} catch (error) {
+				if (error instanceof WorkBudgetError && resolved.steps > 1) {
+					throw new WorkBudgetError(`${where}: at step ${step + 1} of ${resolved.steps}: ${error.message}`, { cause: error });
+				}
+				throw error;
+			}
+		});
+		return results;
 	});
-	return results;
+}
+
+/** Every step runs every needed node at least once: a run that cannot fit the work budget is refused before it starts. */
+function refuseOverWork(prepared: PreparedRun, steps: number, left: number, done: number, where: string): void {
+	const atLeast = steps * prepared.needed.size * prepared.nodeCost;
+	if (atLeast > left) {
+		const what = `${formatOperations(steps)} step(s) of ${formatOperations(prepared.needed.size)} nodes each`;
+		throw new WorkBudgetError(`${where}: ${overWorkMessage(what, done + atLeast)}`);
+	}
+}
+
+/**
+ * Refuses, before anything is built or loaded, an inputs file whose reference run could not fit the work budget
+ * (deploy compares the module's results with that run after the self-test).
+ */
+export function checkStepsFitWorkBudget(graph: Graph, config: Tf2xlaConfig, inputs: StepInputs, where = "inputs"): void {
+	const feeds = configFeeds(graph, config).map((f) => refKey(f.ref));
+	refuseOverWork(prepareRun(graph, feeds, config.fetch.map(configRef)), stepCount(inputs), workLimit(), 0, where);
 }
 
 /** The `knn run --json` form: one object per step, fetch name to nested array. */

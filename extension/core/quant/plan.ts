@@ -111,6 +111,16 @@ class Planner {
 			this.tensorOf.set(feed.node, quantized);
 			return input;
 		});
+		// Planning an op plans its inputs first, by recursion; planning the feed-dependent nodes in dependency order
+		// beforehand leaves each of those calls one level deep, however long the graph.
+		// A node fused into an op planned before it (a BiasAdd or Relu after a MatMul) has no tensor of its own.
+		const covered = new Set<string>();
+		for (const node of this.feedPathOrder(feeds, fetches)) {
+			if (covered.has(node.name)) continue;
+			const planned = this.ops.length;
+			this.visit(node);
+			for (const op of this.ops.slice(planned)) for (const fused of op.nodes) covered.add(fused.name);
+		}
 		const outputs = fetches.map((fetch, i) => {
 			const source = this.source(fetch);
 			if (source.index !== 0) throw new QuantizeError(`fetch "${refKey(fetch)}": only output 0 of a node can be quantized`);
@@ -156,8 +166,74 @@ class Planner {
 	/** The single consumer of `node`'s output when it is of one of `ops`, for fusing. */
 	private fusable(node: GraphNode, ops: (op: string) => boolean): GraphNode | undefined {
 		if (this.consumers.get(node.name) !== 1) return undefined;
-		const consumer = this.graph.nodes.find((n) => n.inputs.some((r) => this.source(r).node === node.name) && !IDENTITY.has(n.op));
+		const consumer = this.firstConsumers().get(node.name);
 		return consumer && ops(consumer.op) ? consumer : undefined;
+	}
+
+	private firstConsumerOf?: Map<string, GraphNode>;
+
+	/** Each node's first consumer in graph order, Identity-like nodes looked through. */
+	private firstConsumers(): Map<string, GraphNode> {
+		if (!this.firstConsumerOf) {
+			this.firstConsumerOf = new Map();
+			for (const n of this.graph.nodes) {
+				if (IDENTITY.has(n.op)) continue;
+				for (const ref of n.inputs) {
+					const source = this.source(ref).node;
+					if (!this.firstConsumerOf.has(source)) this.firstConsumerOf.set(source, n);
+				}
+			}
+		}
+		return this.firstConsumerOf;
+	}
+
+	/** The nodes between the feeds and the fetches (Identity-like ones looked through), inputs before consumers. */
+	private feedPathOrder(feeds: readonly TensorRef[], fetches: readonly TensorRef[]): GraphNode[] {
+		const fed = new Set(feeds.map((f) => f.node));
+		const consumersOf = new Map<string, string[]>();
+		for (const n of this.graph.nodes) {
+			for (const ref of n.inputs) {
+				const list = consumersOf.get(ref.node);
+				if (list) list.push(n.name);
+				else consumersOf.set(ref.node, [n.name]);
+			}
+		}
+		const reached = new Set(fed);
+		const queue = [...fed];
+		while (queue.length > 0) {
+			for (const consumer of consumersOf.get(queue.pop()!) ?? []) {
+				if (!reached.has(consumer)) {
+					reached.add(consumer);
+					queue.push(consumer);
+				}
+			}
+		}
+		const wanted = (name: string) => reached.has(name) && !fed.has(name);
+		const order: GraphNode[] = [];
+		const done = new Set<string>();
+		const open = new Set<string>();
+		for (const fetch of fetches) {
+			const root = this.source(fetch).node;
+			if (!wanted(root) || done.has(root)) continue;
+			const stack = [{ node: this.graph.node(root), next: 0 }];
+			open.add(root);
+			while (stack.length > 0) {
+				const top = stack[stack.length - 1];
+				if (top.next < top.node.inputs.length) {
+					const input = this.source(top.node.inputs[top.next++]).node;
+					if (wanted(input) && !done.has(input) && !open.has(input)) {
+						open.add(input);
+						stack.push({ node: this.graph.node(input), next: 0 });
+					}
+				} else {
+					stack.pop();
+					open.delete(top.node.name);
+					done.add(top.node.name);
+					order.push(top.node);
+				}
+			}
+		}
+		return order;
 	}
 
 	/** The int8 tensor carrying `node`'s output 0, planning the ops that compute it first. */

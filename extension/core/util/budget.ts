@@ -104,3 +104,115 @@ export function checkElements(elements: number, bytesPerElement: number, describ
 export function checkTotal(bytes: number, what: string): void {
 	if (bytes > limit) throw new BudgetError(overMessage(what, bytes, " in total"));
 }
+
+/**
+ * The work budget of one evaluation (a `knn run` over all its steps, one config check, one compile's folding, one
+ * calibration pass): the interpreter counts what it does and stops with a sentence when the count passes the
+ * limit, so a small file that asks for a long run ends within seconds, as one that asks for a large tensor does.
+ * A node run counts NODE_RUN_COST; a kernel counts every element it reads (1) and writes (2: it allocates them too)
+ * and every multiply-add or window tap it will make (counted before it starts, so one huge MatMul is refused rather than begun).
+ */
+export const DEFAULT_WORK_LIMIT = 400_000_000;
+
+/** What one node run costs beyond its elements: the interpreter's own bookkeeping, about 200 element operations. */
+export const NODE_RUN_COST = 200;
+
+/** A node run in a graph with TF1 control flow, whose frames and deadness cost the interpreter three times more. */
+export const DATAFLOW_NODE_RUN_COST = 600;
+
+let workLimitValue = DEFAULT_WORK_LIMIT;
+
+/** An evaluation that passed the work budget; the message names where, the limit and how to raise it. */
+export class WorkBudgetError extends BudgetError {
+	override name = "WorkBudgetError";
+}
+
+export function workLimit(): number {
+	return workLimitValue;
+}
+
+/** Sets the work budget for everything that follows (the CLI's --max-work). */
+export function setWorkLimit(operations: number): void {
+	if (!Number.isFinite(operations) || operations <= 0) throw new KnnError(`the work budget must be a positive number of operations, not ${operations}`, "usage");
+	workLimitValue = operations;
+}
+
+/** Runs fn under another work budget and restores the previous one (tests, callers that share a process). */
+export function withWorkLimit<T>(operations: number, fn: () => T): T {
+	const previous = workLimitValue;
+	setWorkLimit(operations);
+	try {
+		return fn();
+	} finally {
+		workLimitValue = previous;
+	}
+}
+
+const DECIMAL_UNITS: Record<string, number> = { "": 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
+
+/** "400M", "2G", "1.5e9" or a plain count (decimal units: 1G = 1,000,000,000 operations). */
+export function parseWorkSize(text: string, flag = "--max-work"): number {
+	const match = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmgt]?)\s*$/i.exec(text);
+	const operations = match ? Math.round(Number(match[1]) * DECIMAL_UNITS[match[2].toLowerCase()]) : NaN;
+	if (!Number.isFinite(operations) || operations <= 0) {
+		throw new KnnError(`${flag} must be a count of operations such as 400M, 2G or 1.5e9 (decimal units), not "${text}"`, "usage");
+	}
+	return operations;
+}
+
+/** 400000000 -> "400,000,000"; larger counts in exponent form. */
+export function formatOperations(operations: number): string {
+	return operations < 1e13 ? groupDigits(Math.round(operations)) : operations.toExponential(2);
+}
+
+/** The --max-work value that would let `operations` through, with room. */
+function workSuggestion(operations: number): string {
+	const wanted = Math.max(operations * 1.25, workLimitValue * 4);
+	if (!Number.isFinite(wanted) || wanted > 1e15) return "";
+	const exponent = Math.floor(Math.log10(wanted));
+	return ` (e.g. --max-work ${Math.ceil(wanted / 10 ** exponent)}e${exponent})`;
+}
+
+const WORK_UNITS = `each node run counts ${NODE_RUN_COST} (${DATAFLOW_NODE_RUN_COST} in a graph with while loops or tf.cond), ` +
+	"each element a kernel reads 1 and writes 2, each multiply-add or window tap 1";
+
+/** The sentence for a count over the limit; `needs` is what was asked for when it is known in advance. */
+export function overWorkMessage(what: string, needs?: number): string {
+	const asked = needs === undefined ? "passed" : `needs at least ${formatOperations(needs)} operations, more than`;
+	return `${what} ${asked} the work budget of ${formatOperations(workLimitValue)} operations (${WORK_UNITS}); ` +
+		`if the model really needs that much, raise it with --max-work${workSuggestion(needs ?? workLimitValue)}, or ask for fewer steps`;
+}
+
+/** The count of one evaluation, shared by everything it runs (every step of a run, every branch of a check). */
+export class WorkMeter {
+	done = 0;
+	constructor(readonly limit: number) {}
+
+	/** Adds `operations`; over the limit, throws naming `where()` (only built when it is needed). */
+	charge(operations: number, where: () => string): void {
+		this.done += operations;
+		if (this.done > this.limit) throw new WorkBudgetError(`${where()}: ${overWorkMessage("the evaluation")}`);
+	}
+
+	/** What is left before the limit. */
+	get left(): number {
+		return Math.max(0, this.limit - this.done);
+	}
+}
+
+let activeMeter: WorkMeter | undefined;
+
+/**
+ * Runs fn with the evaluation's work meter: the one already counting when this is called inside an evaluation
+ * (a step of a run, a branch of a check), or a fresh one under the current limit.
+ */
+export function withWorkMeter<T>(fn: (meter: WorkMeter) => T): T {
+	if (activeMeter) return fn(activeMeter);
+	const meter = new WorkMeter(workLimitValue);
+	activeMeter = meter;
+	try {
+		return fn(meter);
+	} finally {
+		activeMeter = undefined;
+	}
+}
