@@ -8,8 +8,6 @@ import { KnnError, codedError } from "./errors";
  */
 export const DEFAULT_MEMORY_LIMIT = 512 * 2 ** 20;
 
-let limit = DEFAULT_MEMORY_LIMIT;
-
 /** A tensor or a total over the memory budget; the message names it, its size, the limit and how to raise it. */
 export class BudgetError extends codedError("budget", "BudgetError") {
 	/** The same error said of `where` (a node), unless it already names a place. */
@@ -22,26 +20,42 @@ export class BudgetError extends codedError("budget", "BudgetError") {
 /** A size that is not a count: a negative, fractional, NaN or infinite dimension. */
 export class TensorSizeError extends codedError("graph", "TensorSizeError") {}
 
+/** A limit the whole process works under, set by a flag and scoped by callers that share a process. */
+class Limit {
+	constructor(public value: number, private readonly what: string) {}
+
+	set(value: number): void {
+		if (!Number.isFinite(value) || value <= 0) throw new KnnError(`the ${this.what} must be a positive number, not ${value}`, "usage");
+		this.value = value;
+	}
+
+	/** Runs fn under another limit and restores the previous one, for callers that share a process (tests, the editor). */
+	with<T>(value: number, fn: () => T): T {
+		const previous = this.value;
+		this.set(value);
+		try {
+			return fn();
+		} finally {
+			this.value = previous;
+		}
+	}
+}
+
+const memory = new Limit(DEFAULT_MEMORY_LIMIT, "memory budget (bytes)");
+
 /** The current limit in bytes. */
 export function memoryLimit(): number {
-	return limit;
+	return memory.value;
 }
 
 /** Sets the limit for everything that follows (the CLI's --max-memory, the editor's validation worker). */
 export function setMemoryLimit(bytes: number): void {
-	if (!Number.isFinite(bytes) || bytes <= 0) throw new KnnError(`the memory budget must be a positive number of bytes, not ${bytes}`, "usage");
-	limit = bytes;
+	memory.set(bytes);
 }
 
-/** Runs fn under another limit and restores the previous one, for callers that share a process (tests, the editor). */
+/** Runs fn under another limit and restores the previous one. */
 export function withMemoryLimit<T>(bytes: number, fn: () => T): T {
-	const previous = limit;
-	setMemoryLimit(bytes);
-	try {
-		return fn();
-	} finally {
-		limit = previous;
-	}
+	return memory.with(bytes, fn);
 }
 
 const UNITS: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
@@ -80,7 +94,7 @@ function suggestion(bytes: number): string {
 
 function overMessage(what: string, bytes: number, detail: string): string {
 	const needs = Number.isFinite(bytes) && bytes < 2 ** 60 ? formatBytes(bytes) : "more bytes than any machine has";
-	return `${what} needs ${needs}${detail}, more than the memory budget of ${formatBytes(limit)}; ` +
+	return `${what} needs ${needs}${detail}, more than the memory budget of ${formatBytes(memory.value)}; ` +
 		`if the model really needs that much, raise the budget with --max-memory${suggestion(bytes)}`;
 }
 
@@ -95,14 +109,14 @@ export function checkElements(elements: number, bytesPerElement: number, describ
 		throw new TensorSizeError(`${prefix}${describe} cannot be allocated: it has ${why}; check the shape the model gives it`);
 	}
 	const bytes = elements * bytesPerElement;
-	if (bytes > limit || !Number.isSafeInteger(elements)) {
+	if (bytes > memory.value || !Number.isSafeInteger(elements)) {
 		throw new BudgetError(`${prefix}${overMessage(describe, bytes, ` (${groupDigits(elements)} elements)`)}`);
 	}
 }
 
 /** Checks a total that stays allocated for the run (folded constants, the compiled arena and weights). */
 export function checkTotal(bytes: number, what: string): void {
-	if (bytes > limit) throw new BudgetError(overMessage(what, bytes, " in total"));
+	if (bytes > memory.value) throw new BudgetError(overMessage(what, bytes, " in total"));
 }
 
 /**
@@ -120,32 +134,25 @@ export const NODE_RUN_COST = 200;
 /** A node run in a graph with TF1 control flow, whose frames and deadness cost the interpreter three times more. */
 export const DATAFLOW_NODE_RUN_COST = 600;
 
-let workLimitValue = DEFAULT_WORK_LIMIT;
-
 /** An evaluation that passed the work budget; the message names where, the limit and how to raise it. */
 export class WorkBudgetError extends BudgetError {
 	override name = "WorkBudgetError";
 }
 
+const work = new Limit(DEFAULT_WORK_LIMIT, "work budget (operations)");
+
 export function workLimit(): number {
-	return workLimitValue;
+	return work.value;
 }
 
 /** Sets the work budget for everything that follows (the CLI's --max-work). */
 export function setWorkLimit(operations: number): void {
-	if (!Number.isFinite(operations) || operations <= 0) throw new KnnError(`the work budget must be a positive number of operations, not ${operations}`, "usage");
-	workLimitValue = operations;
+	work.set(operations);
 }
 
-/** Runs fn under another work budget and restores the previous one (tests, callers that share a process). */
+/** Runs fn under another work budget and restores the previous one. */
 export function withWorkLimit<T>(operations: number, fn: () => T): T {
-	const previous = workLimitValue;
-	setWorkLimit(operations);
-	try {
-		return fn();
-	} finally {
-		workLimitValue = previous;
-	}
+	return work.with(operations, fn);
 }
 
 const DECIMAL_UNITS: Record<string, number> = { "": 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
@@ -167,7 +174,7 @@ export function formatOperations(operations: number): string {
 
 /** The --max-work value that would let `operations` through, with room. */
 function workSuggestion(operations: number): string {
-	const wanted = Math.max(operations * 1.25, workLimitValue * 4);
+	const wanted = Math.max(operations * 1.25, work.value * 4);
 	if (!Number.isFinite(wanted) || wanted > 1e15) return "";
 	const exponent = Math.floor(Math.log10(wanted));
 	return ` (e.g. --max-work ${Math.ceil(wanted / 10 ** exponent)}e${exponent})`;
@@ -179,8 +186,8 @@ const WORK_UNITS = `each node run counts ${NODE_RUN_COST} (${DATAFLOW_NODE_RUN_C
 /** The sentence for a count over the limit; `needs` is what was asked for when it is known in advance. */
 export function overWorkMessage(what: string, needs?: number): string {
 	const asked = needs === undefined ? "passed" : `needs at least ${formatOperations(needs)} operations, more than`;
-	return `${what} ${asked} the work budget of ${formatOperations(workLimitValue)} operations (${WORK_UNITS}); ` +
-		`if the model really needs that much, raise it with --max-work${workSuggestion(needs ?? workLimitValue)}, or ask for fewer steps`;
+	return `${what} ${asked} the work budget of ${formatOperations(work.value)} operations (${WORK_UNITS}); ` +
+		`if the model really needs that much, raise it with --max-work${workSuggestion(needs ?? work.value)}, or ask for fewer steps`;
 }
 
 /** The count of one evaluation, shared by everything it runs (every step of a run, every branch of a check). */
@@ -208,7 +215,7 @@ let activeMeter: WorkMeter | undefined;
  */
 export function withWorkMeter<T>(fn: (meter: WorkMeter) => T): T {
 	if (activeMeter) return fn(activeMeter);
-	const meter = new WorkMeter(workLimitValue);
+	const meter = new WorkMeter(work.value);
 	activeMeter = meter;
 	try {
 		return fn(meter);
