@@ -11,6 +11,7 @@ import { componentLog } from "./vscode/log";
 import { SandboxMonitor, registerSandboxCommands } from "./vscode/sandboxCommands";
 import { SshSecrets } from "./vscode/secrets";
 import { createServices } from "./vscode/serviceHost";
+import { applyBudgetSettings } from "./vscode/settings";
 import { registerStatusBar } from "./vscode/statusBar";
 import { KernelNNTasks, TASK_TYPE } from "./vscode/taskProvider";
 import { TargetService } from "./vscode/targets";
@@ -27,6 +28,7 @@ export function activate(context: vscode.ExtensionContext): KernelNNApi {
 	const tasks = new KernelNNTasks(context, deployer, componentLog(log, "build"), (model) => generateConfigInteractively(componentLog(log, "config"), model));
 	const graphs = new GraphCache();
 	context.subscriptions.push(
+		applyBudgetSettings((message) => log.warn(message)),
 		shared, targets, sandbox, kernelLogs, tasks,
 		vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),
 		registerCommands({ log, targets, deployer, kernelLogs, tasks, graphs }),

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import type { ConfigProblem } from "../core/frontends/tf/tf2xlaConfig";
-import { memoryLimit } from "../core/util/budget";
+import { memoryLimit, workLimit } from "../core/util/budget";
 import { KnnError, type KnnErrorCode } from "../core/util/errors";
 import type { ConfigCheckRequest, ConfigCheckResponse } from "./configCheckProtocol";
 
@@ -31,7 +31,7 @@ export class ConfigCheckWorker {
 	/** The problems of `text` (the config at configPath) against the model file at modelPath. */
 	check(modelPath: string, configPath: string, text: string): Promise<ConfigProblem[]> {
 		const worker = this.start();
-		const request: ConfigCheckRequest = { id: this.nextId++, modelPath, configPath, text, maxMemory: memoryLimit() };
+		const request: ConfigCheckRequest = { id: this.nextId++, modelPath, configPath, text, maxMemory: memoryLimit(), maxWork: workLimit() };
 		return new Promise<ConfigProblem[]>((resolve, reject) => {
 			const timer = setTimeout(() => {
 				this.stop(new KnnError(`checking ${path.basename(configPath)} against ${modelPath} took longer than ${this.timeoutMs / 1000} s and was stopped; run knn config --check in a terminal to see how long the model takes`, "timeout"));

@@ -5,7 +5,7 @@ import { parentPort } from "node:worker_threads";
 import { type LoadedModel, loadModel } from "../core/frontends";
 import { configRef, parseConfig, validateConfig } from "../core/frontends/tf/tf2xlaConfig";
 import { freezeForFetches } from "../core/model/prepare";
-import { withMemoryLimit } from "../core/util/budget";
+import { withMemoryLimit, withWorkLimit } from "../core/util/budget";
 import { knnErrorCode } from "../core/util/errors";
 import type { ConfigCheckRequest, ConfigCheckResponse } from "./configCheckProtocol";
 
@@ -25,13 +25,13 @@ function modelAt(file: string): LoadedModel {
 /** The problems of one config text, as `knn config --check` finds them. */
 export function checkConfigInWorker(request: ConfigCheckRequest): ConfigCheckResponse {
 	try {
-		return withMemoryLimit(request.maxMemory, () => {
+		return withMemoryLimit(request.maxMemory, () => withWorkLimit(request.maxWork, () => {
 			const parsed = parseConfig(request.text, request.configPath);
 			const model = modelAt(request.modelPath);
 			const named = [...parsed.config.fetch, ...parsed.config.feed].map((f) => configRef(f).node).filter((n) => model.graph.has(n));
 			const graph = named.length > 0 ? freezeForFetches(model, named).graph : model.graph;
 			return { id: request.id, ok: true, problems: validateConfig(graph, parsed) };
-		});
+		}));
 	} catch (error) {
 		return { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), code: knnErrorCode(error) };
 	}

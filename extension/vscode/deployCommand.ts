@@ -160,10 +160,14 @@ async function announce(report: DeployReport, log: vscode.LogOutputChannel): Pro
 	const failed = report.stages.find((stage) => !stage.ok);
 	const cancelled = /cancelled/i.test(report.error ?? "");
 	const summary = cancelled ? "was cancelled" : `failed${failed ? ` at "${failed.name}"` : ""}: ${(report.error ?? "").split("\n")[0]}`;
+	// A model over the memory or work budget needs the budget raised, which is a setting here, not a flag.
+	const overBudget = /memory budget|work budget/.test(report.error ?? "");
+	const actions = overBudget ? ["Raise Budget", "Show Log"] : ["Show Log", "Compare Outputs"];
 	const choice = await (cancelled ? vscode.window.showInformationMessage : vscode.window.showErrorMessage)(
-		`Kernel NN: deploying ${report.module} to ${report.target} ${summary} (target left with ${report.finalState}).`,
-		"Show Log", "Compare Outputs",
+		`Kernel NN: deploying ${report.module} to ${report.target} ${summary} (target left with ${report.finalState}).${overBudget ? " Raise kernelNN.maxMemory or kernelNN.maxWork if the model really needs it." : ""}`,
+		...actions,
 	);
+	if (choice === "Raise Budget") await vscode.commands.executeCommand("workbench.action.openSettings", "kernelNN.max");
 	if (choice === "Show Log") log.show();
 	if (choice === "Compare Outputs") await vscode.commands.executeCommand("kernelNN.compareOutputs");
 }

@@ -1,6 +1,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { DEFAULT_MEMORY_LIMIT, DEFAULT_WORK_LIMIT, parseMemorySize, parseWorkSize, setMemoryLimit, setWorkLimit } from "../core/util/budget";
 
 /** Kernel NN's settings, typed; paths with ~ and ${workspaceFolder} expanded. */
 export interface KernelNNSettings {
@@ -47,4 +48,29 @@ export function sandboxDir(context: vscode.ExtensionContext): string {
 	if (configured) return configured;
 	if (context.extensionMode !== vscode.ExtensionMode.Production) return path.join(context.extensionUri.fsPath, ".sandbox");
 	return path.join(context.globalStorageUri.fsPath, "sandbox");
+}
+
+/**
+ * Applies kernelNN.maxMemory and kernelNN.maxWork to the budgets the extension host and its config-check worker run
+ * under, now and whenever they change; a value that does not parse keeps the default and is reported through `warn`.
+ */
+export function applyBudgetSettings(warn: (message: string) => void): vscode.Disposable {
+	const apply = () => {
+		const config = vscode.workspace.getConfiguration("kernelNN");
+		const read = (key: string, parse: (text: string, flag: string) => number, set: (n: number) => void, fallback: number) => {
+			const text = config.get<string>(key, "").trim();
+			try {
+				set(text === "" ? fallback : parse(text, `kernelNN.${key}`));
+			} catch (error) {
+				set(fallback);
+				warn(error instanceof Error ? error.message : String(error));
+			}
+		};
+		read("maxMemory", parseMemorySize, setMemoryLimit, DEFAULT_MEMORY_LIMIT);
+		read("maxWork", parseWorkSize, setWorkLimit, DEFAULT_WORK_LIMIT);
+	};
+	apply();
+	return vscode.workspace.onDidChangeConfiguration((event) => {
+		if (event.affectsConfiguration("kernelNN.maxMemory") || event.affectsConfiguration("kernelNN.maxWork")) apply();
+	});
 }

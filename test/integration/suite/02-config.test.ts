@@ -77,4 +77,24 @@ suite("graph.config.pbtxt commands run headless", () => {
 		assert.ok(found, `no error names global/NoSuchSoftmax: ${JSON.stringify(problems.map(problemText))}`);
 		assert.equal(problemLine(found), line, `the problem should point at line ${line}: ${JSON.stringify(found)}`);
 	});
+
+	test("kernelNN.maxWork bounds the validation: 1k operations refuse the sample's check naming the budget, and clearing it passes again", async () => {
+		const { model: sampleModel, config } = sampleFiles();
+		const settings = vscode.workspace.getConfiguration("kernelNN");
+		const validate = async (): Promise<string> => {
+			try {
+				const problems = await vscode.commands.executeCommand<unknown[]>("kernelNN.validateConfig", { config, model: sampleModel });
+				return problems.filter(isError).map(problemText).join("\n");
+			} catch (error) {
+				return error instanceof Error ? error.message : String(error);
+			}
+		};
+		await settings.update("maxWork", "1k", vscode.ConfigurationTarget.Global);
+		try {
+			assert.match(await validate(), /work budget of 1,000 operations/);
+		} finally {
+			await settings.update("maxWork", undefined, vscode.ConfigurationTarget.Global);
+		}
+		assert.equal(await validate(), "");
+	});
 });
