@@ -71,6 +71,20 @@ function compileTf(model: BenchModel, tf: NonNullable<BenchModel["tf"]>): Compil
 	return compileModel(tf.graph, config, `${model.prefix}_tf`, `${model.name} (TensorFlow graph)`);
 }
 
+/** Wall time of `knn compile` on the ONNX file through the bundled CLI, best of 3, or why it was not measured. */
+function cliCompileTime(onnxFile: string, dir: string): string {
+	const cli = path.join(__dirname, "..", "dist", "knn.js");
+	if (!fs.existsSync(cli)) return "not measured: dist/knn.js is missing (npm run build)";
+	const config = path.join(dir, "cli.config.pbtxt");
+	execFileSync(process.execPath, [cli, "config", onnxFile, "--out", config], { stdio: "pipe" });
+	const times = [0, 1, 2].map((i) => {
+		const start = performance.now();
+		execFileSync(process.execPath, [cli, "compile", onnxFile, "--config", config, "--prefix", "cli_model", "--out", path.join(dir, `cli-${i}`)], { stdio: "pipe" });
+		return performance.now() - start;
+	});
+	return `${Math.min(...times).toFixed(0)} ms`;
+}
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Largest absolute difference over all outputs, and that relative to the largest reference magnitude. */
@@ -146,11 +160,14 @@ async function measure(model: BenchModel, builds: EngineBuild[], cpu?: number): 
 const fixed = (ns: number) => (ns >= 100 ? ns.toFixed(0) : ns.toFixed(1));
 
 async function main(): Promise<void> {
+	// --keep leaves every engine's sources and binaries in place and prints where.
+	const keep = process.argv.includes("--keep");
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "knn-bench-"));
 	try {
 		await benchAll(dir);
 	} finally {
-		fs.rmSync(dir, { recursive: true, force: true });
+		if (keep) console.log(`sources and binaries kept in ${dir}`);
+		else fs.rmSync(dir, { recursive: true, force: true });
 	}
 }
 
@@ -166,6 +183,7 @@ async function benchAll(dir: string): Promise<void> {
 	if (typeof indigo === "string") notes.push(`Indigo LSTM skipped: ${indigo}`);
 	else models.push(indigo);
 
+	const compileTimes: string[] = [];
 	const header = ["model", "engine", "median ns", "IQR %", "/ best peer", "/ FLOP bound", "max |diff|", "FLOPs", "bound ns"];
 	const rows: string[][] = [];
 	for (const model of models) {
@@ -194,6 +212,7 @@ async function benchAll(dir: string): Promise<void> {
 				return knnEngine(compiled, fs.mkdtempSync(path.join(modelDir, "knn-tf-")), "Kernel NN (TF graph)");
 			});
 		}
+		compileTimes.push(`${model.name}: ${cliCompileTime(onnxFile, modelDir)}`);
 		if ("binary" in onnx2c) attempt("onnx2c", () => onnx2cEngine(onnx2c.binary, onnxFile, model, fs.mkdtempSync(path.join(modelDir, "onnx2c-"))));
 		if ("binary" in ort) builds.push(ortEngine(ort.binary, onnxFile));
 		const measured = await measure(model, builds, cpu);
@@ -224,6 +243,8 @@ async function benchAll(dir: string): Promise<void> {
 	console.log(`median of ${ROUNDS} interleaved rounds of about ${BATCH_NS / 1e6} ms per engine; max |diff| against the reference row's outputs (onnxruntime's when it runs) on the same input`);
 	console.log(line(header));
 	for (const row of rows) console.log(line(row));
+	console.log("knn compile of each ONNX file, wall time including Node start-up (node dist/knn.js, best of 3):");
+	for (const time of compileTimes) console.log(`  ${time}`);
 	for (const note of notes) console.log(`note: ${note}`);
 }
 

@@ -8,8 +8,16 @@ import { MODEL_CFLAGS } from "../../test/support/hostBuild";
 import { SHARED_DIR } from "../../test/support/shared";
 import type { BenchModel } from "./models";
 
-/** How both C generators' output is compiled: the same optimisation for each, tuned to this CPU. */
-export const GENERATED_CFLAGS = ["-O2", "-march=native"];
+/**
+ * How both C generators' output is compiled, the same for each: as a kernel module builds its AVX2+FMA object
+ * (the kernel's gnu11 lets GCC contract multiply-adds to FMA), or as its SSE2 baseline on a CPU without AVX2.
+ */
+export const GENERATED_CFLAGS = hostHasAvx2() ? ["-O2", "-mavx2", "-mfma", "-ffp-contract=fast"] : ["-O2", "-msse2"];
+
+function hostHasAvx2(): boolean {
+	const flags = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1].split(" ") ?? [] : [];
+	return flags.includes("avx2") && flags.includes("fma");
+}
 
 /** An engine ready to start: its binary and arguments. */
 export interface EngineBuild { label: string; binary: string; args: string[] }

@@ -42,11 +42,16 @@ const TARGET_OPTIONS = {
 	target: { type: "string" }, "accept-new-host-key": { type: "boolean" }, "sandbox-dir": { type: "string" },
 } as const;
 
-function formatReport(report: DeployReport): string {
+/** `inGuest`: the target is the sandbox VM, where the user-space benchmark ran in the guest. */
+export function formatReport(report: DeployReport, inGuest = false): string {
 	const lines = [`${report.ok ? "deployed" : "FAILED"}: module ${report.module} on ${report.target}${report.kernelRelease ? ` (${report.kernelRelease})` : ""}`];
 	for (const stage of report.stages) lines.push(`  ${stage.ok ? "ok  " : "FAIL"} ${stage.name.padEnd(22)} ${String(stage.ms).padStart(6)} ms${stage.error ? `  ${stage.error.split("\n")[0]}` : ""}`);
 	if (Number.isFinite(report.maxAbsError)) lines.push(`  kernel vs reference: max abs error ${report.maxAbsError.toExponential(2)}, max rel error ${report.maxRelError.toExponential(2)} (tolerance ${report.tolerance})`);
-	if (report.bench) lines.push(`  in-kernel latency over ${report.bench.calls} calls: median ${report.bench.medianNs} ns, p99 ${report.bench.p99Ns} ns, min ${report.bench.minNs} ns`);
+	if (report.bench) lines.push(`  in-kernel latency over ${report.bench.calls} calls: median ${report.bench.medianNs} ns, p99 ${report.bench.p99Ns} ns, min ${report.bench.minNs} ns${report.bench.simd ? `, simd=${report.bench.simd}` : ""}`);
+	if (report.userBench) {
+		const where = inGuest ? "in the guest" : `on ${report.target}`;
+		lines.push(`  user-space same C over ${report.userBench.calls} calls: median ${report.userBench.medianNs} ns, p99 ${report.userBench.p99Ns} ns, min ${report.userBench.minNs} ns, simd=${report.userBench.simd} (${where})`);
+	}
 	lines.push(`  target left with: ${report.finalState}`);
 	if (report.kernelHealth) lines.push(`  target kernel: ${describeKernelHealth(report.kernelHealth)}${report.kernelHealth.action ? `; ${report.kernelHealth.action}` : ""}`);
 	if (report.error) lines.push(`  error: ${report.error}`);
@@ -97,7 +102,7 @@ export async function deployCommand(args: string[]): Promise<number> {
 			}
 		}
 		if (values.json) printJson(JSON.stringify(report));
-		else printOut(formatReport(report));
+		else printOut(formatReport(report, parseTarget(values.target).kind === "sandbox"));
 		return report.ok ? 0 : 1;
 	} finally {
 		await target.close();

@@ -21,12 +21,24 @@ export const gccMissing: string | false = (() => {
 /** The flags the model unit must pass cleanly: freestanding C99, every warning an error, small frames. */
 export const MODEL_CFLAGS = ["-std=c99", "-ffreestanding", "-O2", "-Wall", "-Wextra", "-Werror", "-Wframe-larger-than=512"];
 
-/** Writes a compiled model and its user-space driver into `dir` and builds them with gcc; returns the binary. */
-export function buildHost(model: CompiledModel, dir: string): string {
+/** The flags of the model's AVX2+FMA object in a kernel module (gnu11 lets GCC contract multiply-adds to FMA). */
+export const AVX2_CFLAGS = ["-std=gnu11", "-mavx2", "-mfma"];
+
+/** False when this CPU runs AVX2 and FMA code, else why not. */
+export const avx2Missing: string | false = (() => {
+	const flags = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1].split(" ") ?? [] : [];
+	return flags.includes("avx2") && flags.includes("fma") ? false : "this CPU has no AVX2 and FMA";
+})();
+
+/**
+ * Writes a compiled model and its user-space driver into `dir` and builds them with gcc; returns the binary.
+ * `levelFlags` are added after MODEL_CFLAGS (AVX2_CFLAGS builds the unit as a module's AVX2 object is built).
+ */
+export function buildHost(model: CompiledModel, dir: string, levelFlags: string[] = []): string {
 	for (const file of model.files) fs.writeFileSync(path.join(dir, file.name), file.text);
 	fs.writeFileSync(path.join(dir, `${model.prefix}_host.c`), hostDriverSource(model.prefix));
 	const object = path.join(dir, `${model.prefix}_model.o`);
-	execFileSync("gcc", [...MODEL_CFLAGS, "-c", path.join(dir, `${model.prefix}_model.c`), "-o", object], { stdio: "pipe" });
+	execFileSync("gcc", [...MODEL_CFLAGS, ...levelFlags, "-c", path.join(dir, `${model.prefix}_model.c`), "-o", object], { stdio: "pipe" });
 	const binary = path.join(dir, `${model.prefix}_host`);
 	execFileSync("gcc", ["-std=c99", "-O2", "-Wall", "-Werror", path.join(dir, `${model.prefix}_host.c`), object, "-o", binary], { stdio: "pipe" });
 	return binary;

@@ -59,7 +59,9 @@ describe("compact code: a 28-step statically unrolled LSTM", () => {
 			const compileMs = performance.now() - start;
 			const source = model.files.find((f) => f.name.endsWith("_model.c"))!.text;
 			const hexBytes = 2 * lstm.distinctWeightBytes;
-			assert.equal(model.report.weightBytes, lstm.distinctWeightBytes, "static weight bytes = the distinct weights, once each");
+			// Once each: 28 copies would be 28 times as much; packing pads matrix rows and biases to whole 8-float vectors.
+			const weightBytes = model.report.weightBytes;
+			assert.ok(weightBytes >= lstm.distinctWeightBytes && weightBytes <= lstm.distinctWeightBytes * 1.02, `static weight bytes ${weightBytes} for ${lstm.distinctWeightBytes} distinct`);
 			assert.ok(source.length <= 3 * hexBytes, `${source.length} bytes of C for ${hexBytes} bytes of weights in hex`);
 
 			const dir = tempDir(`lstm-${weights}`);
@@ -106,9 +108,10 @@ describe("compact code: a 28-step statically unrolled LSTM", () => {
 		});
 		const { output, ms } = await makeModule(dir);
 		assert.deepEqual(output.split("\n").filter((line) => /warning:/i.test(line)), [], output);
-		const frame = largestFrame(path.join(dir, "lstm_model.su"));
-		assert.ok(frame.bytes < 512, `${frame.name} has a ${frame.bytes}-byte frame in the kernel build`);
+		// The model unit is built once per SIMD level (lstm_model_sse2.o, lstm_model_avx2.o), each with its own frames.
+		const frames = ["sse2", "avx2"].map((level) => ({ level, ...largestFrame(path.join(dir, `lstm_model_${level}.su`)) }));
+		for (const frame of frames) assert.ok(frame.bytes < 512, `${frame.name} has a ${frame.bytes}-byte frame in the kernel's ${frame.level} build`);
 		const ko = fs.statSync(path.join(dir, "lstm.ko")).size;
-		console.log(`unrolled LSTM module: .ko ${ko} bytes, make ${ms.toFixed(0)} ms, largest model frame ${frame.bytes} bytes (${frame.name})`);
+		console.log(`unrolled LSTM module: .ko ${ko} bytes, make ${ms.toFixed(0)} ms, largest model frames ${frames.map((f) => `${f.level} ${f.bytes} bytes (${f.name})`).join(", ")}`);
 	});
 });

@@ -12,7 +12,7 @@ import { runSteps } from "../../extension/core/model/steps";
 import { loadFrozen } from "../../extension/core/model/prepare";
 import { knn, tempDir } from "../support/cli";
 import { GraphBuilder, attr, out } from "../support/graphBuilder";
-import { MODEL_CFLAGS, buildHost, runHost } from "../support/hostBuild";
+import { AVX2_CFLAGS, MODEL_CFLAGS, avx2Missing, buildHost, runHost } from "../support/hostBuild";
 import { constantEnter, whileLoop } from "../support/loops";
 import { mulberry32 } from "../support/random";
 import { INDIGO_DIR, indigoMissing, publishedIndigoInput, publishedIndigoOutputs, truncateTo5 } from "../support/shared";
@@ -66,8 +66,15 @@ describe("compiler: the generated C, built with gcc in user space", () => {
 		console.log(`compile Indigo: ${(performance.now() - start).toFixed(0)} ms; arena ${model.report.arenaBytes} bytes (temporaries ${model.report.tempBytes}, ${model.report.tempBytesUnshared} without reuse), weights ${model.report.weightBytes} bytes`);
 		const binary = buildHost(model, dir);
 		const zeros = (n: number) => makeTensor("float32", [1, n], new Array(n).fill(0));
-		const published = runHost(binary, model, [makeTensor("float32", [1, 1, 9], publishedIndigoInput().flat(2)), zeros(32), zeros(32)], 10, [[1, 1], [2, 2]]);
+		const publishedRun = (built: string) => runHost(built, model, [makeTensor("float32", [1, 1, 9], publishedIndigoInput().flat(2)), zeros(32), zeros(32)], 10, [[1, 1], [2, 2]]);
+		const published = publishedRun(binary);
 		publishedIndigoOutputs().forEach((row, step) => assert.deepEqual(Array.from(numbers(published[step][0])).map(truncateTo5), row, `step ${step}`));
+		// The module's other object: 8-lane vectors and FMA contraction, as the kernel builds it.
+		if (!avx2Missing) {
+			const avx2Dir = tempDir("indigo-c-avx2");
+			const avx2 = publishedRun(buildHost(model, avx2Dir, AVX2_CFLAGS));
+			publishedIndigoOutputs().forEach((row, step) => assert.deepEqual(Array.from(numbers(avx2[step][0])).map(truncateTo5), row, `AVX2+FMA step ${step}: ${Array.from(numbers(avx2[step][0])).join(" ")}`));
+		}
 
 		const random = mulberry32(99);
 		let worst = 0;

@@ -63,7 +63,7 @@ describe("deploy to the sandbox VM over SSH", { skip: indigoMissing }, () => {
 		assert.ok(report.ok, `${report.error}\n${JSON.stringify(report.stages)}`);
 		const published = publishedIndigoOutputs();
 		report.kernel.steps.forEach((step, i) => {
-			assert.deepEqual((step["global/Softmax"] as number[][])[0].map(truncateTo5), published[i], `kernel step ${i}`);
+			assert.deepEqual((step["global/Softmax"] as number[][])[0].map(truncateTo5), published[i], `kernel step ${i} (simd=${report.simd ?? "?"})`);
 		});
 		assert.ok(report.maxAbsError <= 1e-6, `kernel vs reference ${report.maxAbsError}`);
 		assert.equal(report.kernel.steps.length, 10);

@@ -90,17 +90,19 @@ describe("module project generation", () => {
 		assert.equal(cString("*/ \"); system(\"x"), "\"*/ \\\"); system(\\\"x\"");
 	});
 
-	it("writes Kbuild, Makefile, main, helpers and README, with FPU flags on the model's objects only", () => {
+	it("writes Kbuild, Makefile, main, helpers, README and one wrapper per SIMD level, with FPU flags on the model's objects only", () => {
 		const dir = tempDir("kmod-files");
 		const files = writeModuleProject(dir, TINY);
 		assert.deepEqual(files.map((f) => path.basename(f)).sort(),
-			["Kbuild", "Makefile", "README.md", "knn_bits.h", "knn_fpu.h", "knn_tensors.h", "tiny_main.c"]);
+			["Kbuild", "Makefile", "README.md", "knn_bits.h", "knn_fpu.h", "knn_tensors.h", "tiny_main.c", "tiny_model_avx2.c", "tiny_model_sse2.c"]);
 		assert.deepEqual(fs.readdirSync(dir).sort(), files.map((f) => path.basename(f)).sort(), "no temporary files left behind");
 		const kbuild = fs.readFileSync(path.join(dir, "Kbuild"), "utf8");
 		assert.match(kbuild, /^obj-m := tiny\.o$/m);
-		assert.match(kbuild, /^tiny-y := tiny_main\.o tiny_model\.o$/m);
-		assert.match(kbuild, /^CFLAGS_REMOVE_tiny_model\.o \+= -mno-sse -mno-sse2 .*-msoft-float$/m);
-		assert.match(kbuild, /^CFLAGS_tiny_model\.o \+= -msse -msse2 -mhard-float$/m);
+		assert.match(kbuild, /^tiny-y := tiny_main\.o tiny_model_sse2\.o tiny_model_avx2\.o$/m);
+		assert.match(kbuild, /^CFLAGS_REMOVE_tiny_model_sse2\.o \+= -mno-sse -mno-sse2 .*-msoft-float$/m);
+		assert.match(kbuild, /^CFLAGS_tiny_model_sse2\.o \+= -msse -msse2 -mhard-float$/m);
+		assert.match(kbuild, /^CFLAGS_REMOVE_tiny_model_avx2\.o \+= -mno-sse -mno-sse2 .*-msoft-float$/m);
+		assert.match(kbuild, /^CFLAGS_tiny_model_avx2\.o \+= -msse -msse2 -mhard-float -mavx -mavx2 -mfma$/m);
 		assert.doesNotMatch(kbuild, /CFLAGS_tiny_main/);
 		assert.match(kbuild, /^ccflags-y \+= -Wframe-larger-than=512$/m);
 		for (const file of files) assert.doesNotMatch(fs.readFileSync(file, "utf8"), /@[A-Z_]+@/, `${file} has an unreplaced placeholder`);
@@ -193,7 +195,7 @@ describe("kernel module builds against the installed headers", { skip: noHeaders
 				for (const object of layout.fpObjects) {
 					const report = await checkNoFloatInstructions(path.join(dir, object));
 					assert.ok(report.floatInstructions.some((i) => /xmm/.test(i)), `${object}: ${report.floatInstructions.join("\n")}`);
-					assert.match(report.floatInstructions[0], new RegExp(`^${options.prefix}_run\\+0x[0-9a-f]+: `));
+					assert.match(report.floatInstructions[0], new RegExp(`^${options.prefix}_run_(?:sse2|avx2)\\+0x[0-9a-f]+: `));
 					fpCount += report.floatInstructions.length;
 				}
 				// the linked module adds none: no kernel header inline or Kbuild stub brought FP code along

@@ -3,6 +3,7 @@ import type { Tf2xlaConfig } from "../frontends/tf/proto/types";
 import { validatePrefix as checkPrefix } from "../kmod/moduleProject";
 import { type NoFpuEdges, floatTokensIn, rewriteForNoFpu } from "./cint/noFpu";
 import { emitSources } from "./emitC";
+import { fuseElementwise } from "./fuseElementwise";
 import { CompileError, lowerGraph } from "./lower";
 import { planMemory } from "./memoryPlan";
 import type { Program, Step } from "./program";
@@ -60,6 +61,7 @@ export function compileModel(graph: Graph, config: Tf2xlaConfig, prefix: string,
 	validatePrefix(prefix);
 	const integerOnly = options.noFpu ? rewriteForNoFpu(graph, config) : undefined;
 	const program = integerOnly ? lowerGraph(integerOnly.graph, integerOnly.config) : lowerGraph(graph, config);
+	if (!integerOnly) fuseElementwise(program);
 	const plan = planMemory(program);
 	const generated = emitSources(prefix, program, plan, origin, integerOnly?.edges);
 	if (integerOnly) {

@@ -27,7 +27,7 @@ function batchOffsets(operand: number[], batch: number[], matrix: number): Int32
 
 /**
  * BatchMatMul (equal batches), BatchMatMulV2/V3 (broadcast batches) on float32: one matrix product per output batch
- * entry, double accumulation then float rounding as in MatMul. Operands whose batch broadcasts read by a table.
+ * entry, float accumulation in k order as in MatMul. Operands whose batch broadcasts read by a table.
  */
 export function batchMatMul(step: KernelStep, ctx: EmitContext): string[] {
 	const { node } = step;
@@ -61,8 +61,8 @@ export function batchMatMul(step: KernelStep, ctx: EmitContext): string[] {
 		`\tfloat *const c = out + i * ${M * N};`,
 		`\tfor (int m = 0; m < ${M}; ++m) {`,
 		`\t\tfor (int n = 0; n < ${N}; ++n) {`,
-		"\t\t\tdouble acc = 0.0;",
-		`\t\t\tfor (int k = 0; k < ${K}; ++k) acc += (double)${aAt} * (double)${bAt};`,
+		"\t\t\tfloat acc = 0.0f;",
+		`\t\t\tfor (int k = 0; k < ${K}; ++k) acc += ${aAt} * ${bAt};`,
 		`\t\t\tc[m * ${N} + n] = (float)acc;`,
 		"\t\t}",
 		"\t}",

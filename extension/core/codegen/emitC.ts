@@ -7,6 +7,8 @@ import { Q_PRIMITIVES_C } from "./cint/primitives";
 import { quantizedFidelityNotes } from "./cint/fidelityNotes";
 import { type NoFpuEdges, noFpuHeaderNotes, qFormat } from "./cint/noFpu";
 import { type MathFunction, mathErrorSummary, mathLibrarySource } from "./mathLibrary";
+import { VECTOR_PRELUDE } from "./vectorLibrary";
+import { type VectorMathFunction, vectorMathErrorSummary, vectorMathSource } from "./vectorMath";
 import { type MemoryPlan, bufferBytes } from "./memoryPlan";
 import { runtimeStateApi, runtimeStateNotes } from "./runtimeState";
 import { type Buffer, type CopyStep, type LoopStep, type Program, type Step, storageOf } from "./program";
@@ -54,6 +56,8 @@ function elementBytes(type: string, values: ArrayLike<number>): Uint8Array {
 
 class SourceWriter implements EmitContext {
 	readonly mathUsed = new Set<MathFunction>();
+	readonly vectorMathUsed = new Set<VectorMathFunction>();
+	vectorUsed = false;
 	/** Functions holding chunks of steps, each defined before its caller. */
 	readonly parts: string[] = [];
 	weightBytes = 0;
@@ -68,10 +72,11 @@ class SourceWriter implements EmitContext {
 	addr(buffer: Buffer, writable = false): string {
 		if (buffer.kind === "weight") {
 			if (writable) throw new CompileError(`internal: weight ${buffer.label} would be written`);
-			return this.weight(storageOf(buffer));
+			return buffer.viewOffset ? `(${this.weight(storageOf(buffer))} + ${buffer.viewOffset})` : this.weight(storageOf(buffer));
 		}
-		const offset = this.plan.offsets.get(storageOf(buffer));
-		if (offset === undefined) throw new CompileError(`internal: ${buffer.label} has no place in the arena`);
+		const storage = this.plan.offsets.get(storageOf(buffer));
+		if (storage === undefined) throw new CompileError(`internal: ${buffer.label} has no place in the arena`);
+		const offset = storage + (buffer.viewOffset ?? 0) * bufferBytes({ ...buffer, size: 1 });
 		return `((${writable ? "" : "const "}${cType(buffer.dtype, buffer.label)} *)(arena + ${offset}))`;
 	}
 
@@ -95,6 +100,16 @@ class SourceWriter implements EmitContext {
 	math(fn: MathFunction): string {
 		this.mathUsed.add(fn);
 		return `knn_${fn}f`;
+	}
+
+	vector(): void {
+		this.vectorUsed = true;
+	}
+
+	vmath(fn: VectorMathFunction): string {
+		this.vectorUsed = true;
+		this.vectorMathUsed.add(fn);
+		return `knn_v${fn}`;
 	}
 
 	/** Defines a noinline function running `lines` on the arena and returns its name. */
@@ -225,9 +240,10 @@ function emitStep(step: Step, ctx: SourceWriter, depth: number): string[] {
 }
 
 // In one long function GCC keeps values and spill slots live across many steps, so the frame grows with the
-// model (the kernel allows 512 bytes); long step lists become noinline functions of about this many lines.
+// model (the kernel allows 512 bytes); long step lists become noinline functions of about this many lines (half
+// of them compiled: vectorised kernels are written once per width).
 // The __noinline__ spelling survives the kernel's `#define noinline`.
-const CHUNK_LINES = 200;
+const CHUNK_LINES = 400;
 
 /**
  * The code of a list of steps: the steps themselves when short, else calls to functions holding consecutive
@@ -339,6 +355,7 @@ export function emitSources(prefix: string, program: Program, plan: MemoryPlan, 
 	const body = emitSteps(program.steps, writer, 0);
 	writer.keepUsedConstants([...body, ...writer.parts].join("\n"));
 	const mathFunctions = [...writer.mathUsed].sort();
+	const vectorFunctions = [...writer.vectorMathUsed].sort();
 	const guard = `${prefix.toUpperCase()}_H`;
 	const fixed = (bits: number | undefined) => (bits === undefined ? "" : `, ${qFormat(bits)} fixed point: value = raw / 2^${bits}`);
 	const describe = (buffers: Buffer[], names: string[], bits: (number | undefined)[] = []) => buffers.map((b, i) => ` *   ${i}  ${cComment(names[i])}  ${b.dtype} ${formatShape(b.shape)}, ${bufferBytes(b)} bytes${fixed(bits[i])}`).join("\n");
@@ -363,7 +380,7 @@ ${runtimeStateNotes(prefix, program)} *
 ${noFpu ? noFpuHeaderNotes(prefix, program) : ` * Floating point: ${prefix}_run() lives in ${prefix}_model.c, which must be compiled with the FPU enabled
  * (Kbuild: CFLAGS_${prefix}_model.o), and may only be called between kernel_fpu_begin() and
  * kernel_fpu_end(). Every other function here is inline and uses no floating point.
-${quantizedFidelityNotes(program)}`}${mathFunctions.length ? ` *\n * Math functions (own implementations; worst error measured against glibc):\n${mathErrorSummary(mathFunctions).map((l) => ` * ${cComment(l.trim())}`).join("\n")}\n` : ""} */
+${quantizedFidelityNotes(program)}`}${mathFunctions.length ? ` *\n * Math functions (own implementations; worst error measured against glibc):\n${mathErrorSummary(mathFunctions).map((l) => ` * ${cComment(l.trim())}`).join("\n")}\n` : ""}${vectorFunctions.length ? ` *\n * Vector math functions (8 lanes with AVX, 4 with SSE2; branch-free; worst error measured against glibc):\n${vectorMathErrorSummary(vectorFunctions).map((l) => ` * ${cComment(l.trim())}`).join("\n")}\n` : ""} */
 #ifndef ${guard}
 #define ${guard}
 
@@ -394,7 +411,7 @@ ${noFpu ? ` * Generated by Kernel NN. Integer only (--no-fpu): compile it with t
 
 ${noFpu ? "" : PRELUDE}
 
-${mathFunctions.length ? `${mathLibrarySource(mathFunctions)}\n` : ""}${usesQuantizedOps(program.steps) ? `${Q_PRIMITIVES_C}\n` : ""}${writer.statics().join("\n\n")}
+${mathFunctions.length ? `${mathLibrarySource(mathFunctions)}\n` : ""}${writer.vectorUsed ? `${VECTOR_PRELUDE}\n\n${vectorMathSource(vectorFunctions)}\n` : ""}${usesQuantizedOps(program.steps) ? `${Q_PRIMITIVES_C}\n` : ""}${writer.statics().join("\n\n")}
 
 ${writer.parts.map((part) => `${part}\n\n`).join("")}void ${prefix}_run(struct ${prefix} *self)
 {

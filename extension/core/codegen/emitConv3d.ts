@@ -53,8 +53,8 @@ export function conv3d(step: KernelStep, ctx: EmitContext): string[] {
 	const filterAt = `((${flat(kernel, axes.map((a) => `k${a}`))}) * ${C} + ic) * ${M} + oc`;
 	const outAt = elementAt(first, w.out, M, axes.map((a) => `o${a}`), "oc");
 	return [`const float *const x = ${ctx.addr(x)};`, `const float *const w = ${ctx.addr(f)};`, `float *const out = ${ctx.addr(out, true)};`,
-		`${outerLoops(w, w.out)} for (int oc = 0; oc < ${M}; ++oc) {`, "\tdouble acc = 0.0;",
-		...tapLoops(w, 1, [`for (int ic = 0; ic < ${C}; ++ic) acc += (double)x[${inAt}] * (double)w[${filterAt}];`]),
+		`${outerLoops(w, w.out)} for (int oc = 0; oc < ${M}; ++oc) {`, "\tfloat acc = 0.0f;",
+		...tapLoops(w, 1, [`for (int ic = 0; ic < ${C}; ++ic) acc += x[${inAt}] * w[${filterAt}];`]),
 		`\tout[${outAt}] = (float)acc;`, "}"];
 }
 
@@ -99,10 +99,10 @@ export function convTranspose3d(step: KernelStep, ctx: EmitContext): string[] {
 	});
 	const gradAt = elementAt(first, gradSizes, M, axes.map((a) => `i${a}`), "m");
 	const filterAt = `((${flat(kernel, axes.map((a) => `k${a}`))}) * ${C} + oc) * ${M} + m`;
-	lines.push(`${tab(kernel.length + 1)}for (int m = 0; m < ${M}; ++m) acc += (double)x[${gradAt}] * (double)w[${filterAt}];`);
+	lines.push(`${tab(kernel.length + 1)}for (int m = 0; m < ${M}; ++m) acc += x[${gradAt}] * w[${filterAt}];`);
 	for (let d = kernel.length - 1; d >= 0; d--) lines.push(`${tab(d + 1)}}`);
 	const outAt = elementAt(first, w.sizes, C, axes.map((a) => `o${a}`), "oc");
 	return [`const float *const x = ${ctx.addr(g)};`, `const float *const w = ${ctx.addr(f)};`, `float *const out = ${ctx.addr(out, true)};`,
-		`${outerLoops(w, w.sizes)} for (int oc = 0; oc < ${C}; ++oc) {`, "\tdouble acc = 0.0;", ...lines,
+		`${outerLoops(w, w.sizes)} for (int oc = 0; oc < ${C}; ++oc) {`, "\tfloat acc = 0.0f;", ...lines,
 		`\tout[${outAt}] = (float)acc;`, "}"];
 }

@@ -25,7 +25,7 @@ export function convTranspose(step: KernelStep, ctx: EmitContext): string[] {
 	return [
 		`const float *const x = ${ctx.addr(x)};`, `const float *const w = ${ctx.addr(w)};`, `float *const out = ${ctx.addr(out, true)};`,
 		`for (int b = 0; b < ${B}; ++b) for (int oy = 0; oy < ${OH}; ++oy) for (int ox = 0; ox < ${OW}; ++ox) for (int oc = 0; oc < ${OC}; ++oc) {`,
-		"\tdouble acc = 0.0;",
+		"\tfloat acc = 0.0f;",
 		`\tfor (int ky = 0; ky < ${KH}; ++ky) {`,
 		`\t\tconst int ty = oy + ${g.padTop} - ky * ${g.dilationH};`,
 		...tap("ty", g.strideH, H, "iy"),

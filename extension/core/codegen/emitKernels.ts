@@ -1,8 +1,10 @@
-import { type GraphNode, attrBool, attrFloat, attrInts, attrString, attrType } from "../graph/graph";
+import { type GraphNode, attrBool, attrFloat, attrString, attrType } from "../graph/graph";
 import { type DType, isIntDType, numbers, shapeSize } from "../graph/tensor";
 import { CompileError } from "./compileError";
 import { floatModuloStatements, integerStatements, wrappingExpression } from "./emitIntegerMath";
 import type { MathFunction } from "./mathLibrary";
+import type { VectorMathFunction } from "./vectorMath";
+import { type Lanes, perWidth } from "./vectorLibrary";
 import type { Buffer, KernelStep } from "./program";
 
 /** What op emitters need from the source being written: buffer addresses, static tables, math functions. */
@@ -15,6 +17,10 @@ export interface EmitContext {
 	floats(values: Float32Array, label: string): string;
 	/** C name of a math function, pulling it into the source. */
 	math(fn: MathFunction): string;
+	/** Pulls the vector types and helpers (vectorLibrary.ts) into the source. */
+	vector(): void;
+	/** C name of a vector math function (knn_vf -> knn_vf), pulling it and the vector types into the source. */
+	vmath(fn: VectorMathFunction): string;
 }
 
 /** Writes the C statements of one kernel step (inside its own block). */
@@ -179,54 +185,42 @@ export function biasAdd(step: KernelStep, ctx: EmitContext): string[] {
 		`\tout[i] = ${activation ? unaryExpression(activation, "v", ctx) : "v"};`, "}"];
 }
 
-/** MatMul with an optional fused BiasAdd and activation; double accumulation, then TensorFlow's float rounding. */
-export function matMul(step: KernelStep, ctx: EmitContext): string[] {
-	const { node } = step;
-	const [a, b, bias] = step.inputs;
-	const ta = attrBool(node, "transpose_a", false);
-	const tb = attrBool(node, "transpose_b", false);
-	const [M, K] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
-	const N = tb ? b.shape[0] : b.shape[1];
-	// The inner loop reads B by rows of K: constant weights are transposed here once, at compile time.
-	let bRows: string;
-	let bRowMajorNK = tb;
-	if (tb || !b.value) {
-		bRows = ctx.addr(b);
-	} else {
-		const source = numbers(b.value);
-		const transposed = new Float32Array(N * K);
-		for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) transposed[n * K + k] = source[k * N + n];
-		bRows = ctx.floats(transposed, `${b.label} transposed`);
-		bRowMajorNK = true;
-	}
-	const aAt = ta ? `a[k * ${M} + m]` : `a[m * ${K} + k]`;
-	const bAt = bRowMajorNK ? `bt[n * ${K} + k]` : `bt[k * ${N} + n]`;
-	const activation = step.fused.find((f) => f.op !== "BiasAdd");
-	const lines = [
-		`const float *const a = ${ctx.addr(a)};`, `const float *const bt = ${bRows};`,
-		...(bias ? [`const float *const bias = ${ctx.addr(bias)};`] : []), `float *const out = ${ctx.addr(step.outputs[0], true)};`,
-		`for (int m = 0; m < ${M}; ++m) {`, `\tfor (int n = 0; n < ${N}; ++n) {`, "\t\tdouble acc = 0.0;",
-		`\t\tfor (int k = 0; k < ${K}; ++k) acc += (double)${aAt} * (double)${bAt};`,
-		`\t\tfloat v = (float)acc;`,
-		...(bias ? ["\t\tv = v + bias[n];"] : []),
-		`\t\tout[m * ${N} + n] = ${activation ? unaryExpression(activation, "v", ctx) : "v"};`, "\t}", "}",
-	];
-	return lines;
-}
-
+/**
+ * Softmax and LogSoftmax over the last dimension, in float as TensorFlow's CPU kernel: the row's maximum, then
+ * exp(x - max) 8 at a time with the vector exp, their sum, then a division (or, for LogSoftmax, x - max - log(sum)).
+ */
+/**
+ * Softmax and LogSoftmax over the last dimension, in float as TensorFlow's CPU kernel: the row's maximum, then
+ * exp(x - max) a vector at a time with the vector exp, their sum, then a division (or, for LogSoftmax,
+ * x - max - log(sum)).
+ */
 export function softmax(step: KernelStep, ctx: EmitContext): string[] {
 	const x = step.inputs[0];
 	const cols = x.shape[x.shape.length - 1];
 	const rows = x.size / cols;
 	const log = step.node.op === "LogSoftmax";
-	const exp = ctx.math("exp");
+	const exp = ctx.vmath("exp");
+	const body = (lanes: Lanes) => {
+		const full = cols - (cols % lanes);
+		const chunk = (count: number) => [
+			`\t\tknn_vf e = ${exp}(${count === lanes ? "knn_vload(row + c)" : `knn_vload_part(row + c, ${count})`} - knn_splat(max));`,
+			// The partial vector's lanes past the row's end must not add to the sum.
+			...(count === lanes ? [] : [`\t\tfor (int j = ${count}; j < ${lanes}; ++j) e[j] = 0.0f;`]),
+			...(log ? [] : [count === lanes ? "\t\tknn_vstore(y + c, e);" : `\t\tknn_vstore_part(y + c, e, ${count});`]),
+			"\t\tsum += e;",
+		];
+		return [...(full > 0 ? [`\tfor (int c = 0; c < ${full}; c += ${lanes}) {`, ...chunk(lanes), "\t}"] : []),
+			...(full < cols ? ["\t{", `\t\tconst int c = ${full};`, ...chunk(cols - full), "\t}"] : [])];
+	};
 	return [`const float *const x = ${ctx.addr(x)};`, `float *const out = ${ctx.addr(step.outputs[0], true)};`,
 		`for (int r = 0; r < ${rows}; ++r) {`, `\tconst float *const row = x + r * ${cols};`, `\tfloat *const y = out + r * ${cols};`,
-		"\tfloat max = row[0];", `\tfor (int c = 1; c < ${cols}; ++c) if (row[c] > max) max = row[c];`, "\tdouble sum = 0.0;",
-		`\tfor (int c = 0; c < ${cols}; ++c) {`, `\t\tconst float e = ${exp}(row[c] - max);`, ...(log ? [] : ["\t\ty[c] = e;"]), "\t\tsum += e;", "\t}",
+		"\tfloat max = row[0];", "\tfloat total = 0.0f;", "\tknn_vf sum = knn_splat(0.0f);",
+		`\tfor (int c = 1; c < ${cols}; ++c) if (row[c] > max) max = row[c];`,
+		...perWidth(body),
+		"\tfor (int j = 0; j < KNN_LANES; ++j) total += sum[j];",
 		...(log
-			? [`\tconst float lse = ${ctx.math("log")}((float)sum);`, `\tfor (int c = 0; c < ${cols}; ++c) y[c] = (row[c] - max) - lse;`]
-			: [`\tfor (int c = 0; c < ${cols}; ++c) y[c] = (float)((double)y[c] / sum);`]),
+			? [`\tconst float lse = ${ctx.math("log")}(total);`, `\tfor (int c = 0; c < ${cols}; ++c) y[c] = (row[c] - max) - lse;`]
+			: [`\tfor (int c = 0; c < ${cols}; ++c) y[c] = y[c] / total;`]),
 		"}"];
 }
 
@@ -303,90 +297,6 @@ function integerReduction(step: KernelStep, ctx: EmitContext, index: string, cou
 			? `\tfor (int i = o * ${count}; i < (o + 1) * ${count}; ++i) acc ${operator} (${accType})x[i];`
 			: `\tfor (int i = 0; i < ${x.size}; ++i) if (${index} == o) acc ${operator} (${accType})x[i];`,
 		`\tout[o] = ${result};`, "}"];
-}
-
-function windowGeometry(node: GraphNode, inH: number, inW: number, kh: number, kw: number) {
-	const strides = attrInts(node, "strides", [1, 1, 1, 1]);
-	const dilations = attrInts(node, "dilations", [1, 1, 1, 1]);
-	const padding = attrString(node, "padding", "VALID");
-	const format = attrString(node, "data_format", "NHWC");
-	if (format !== "NHWC" && format !== "NCHW") fail(node, `data_format ${format} is not supported by the compiler (NHWC and NCHW are)`);
-	// Attribute lists follow the data format: height and width are dimensions 1, 2 (NHWC) or 2, 3 (NCHW).
-	const [hd, wd] = format === "NCHW" ? [2, 3] : [1, 2];
-	const [sh, sw] = [strides[hd], strides[wd]];
-	const [dh, dw] = [dilations[hd], dilations[wd]];
-	const span = (k: number, d: number) => (k - 1) * d + 1;
-	let outH: number, outW: number, padTop = 0, padLeft = 0;
-	if (padding === "SAME") {
-		outH = Math.ceil(inH / sh);
-		outW = Math.ceil(inW / sw);
-		padTop = Math.floor(Math.max(0, (outH - 1) * sh + span(kh, dh) - inH) / 2);
-		padLeft = Math.floor(Math.max(0, (outW - 1) * sw + span(kw, dw) - inW) / 2);
-	} else if (padding === "VALID") {
-		outH = Math.ceil((inH - span(kh, dh) + 1) / sh);
-		outW = Math.ceil((inW - span(kw, dw) + 1) / sw);
-	} else if (padding === "EXPLICIT") {
-		const pads = attrInts(node, "explicit_paddings", []);
-		if (pads.length !== 8) fail(node, `EXPLICIT padding needs 8 explicit_paddings, got ${pads.length}`);
-		[padTop, padLeft] = [pads[2 * hd], pads[2 * wd]];
-		outH = Math.floor((inH + pads[2 * hd] + pads[2 * hd + 1] - span(kh, dh)) / sh) + 1;
-		outW = Math.floor((inW + pads[2 * wd] + pads[2 * wd + 1] - span(kw, dw)) / sw) + 1;
-	} else {
-		return fail(node, `padding ${padding} is not supported by the compiler (SAME, VALID and EXPLICIT are)`);
-	}
-	return { sh, sw, dh, dw, outH, outW, padTop, padLeft, nchw: format === "NCHW" };
-}
-
-/** Element (b, channel, y, x) of a 4-D buffer in either layout, as a C index expression. */
-function imageAt(nchw: boolean, [C, H, W]: number[], channel: string, y: string, x: string): string {
-	return nchw ? `((b * ${C} + ${channel}) * ${H} + ${y}) * ${W} + ${x}` : `((b * ${H} + ${y}) * ${W} + ${x}) * ${C} + ${channel}`;
-}
-
-/** The batch, channel and spatial sizes of a 4-D shape in the node's layout. */
-function imageDims(node: GraphNode, shape: number[]): { B: number; C: number; H: number; W: number } {
-	const [B, a, b, c] = shape;
-	return attrString(node, "data_format", "NHWC") === "NCHW" ? { B, C: a, H: b, W: c } : { B, H: a, W: b, C: c };
-}
-
-export function conv2d(step: KernelStep, ctx: EmitContext): string[] {
-	const { node } = step;
-	const [x, w] = step.inputs;
-	const { B, H, W, C } = imageDims(node, x.shape);
-	const depthwise = node.op === "DepthwiseConv2dNative";
-	const [KH, KW, , M] = w.shape;
-	const OC = depthwise ? C * M : M;
-	const g = windowGeometry(node, H, W, KH, KW);
-	const activation = step.fused[0];
-	const xAt = (channel: string) => imageAt(g.nchw, [C, H, W], channel, "iy", "ix");
-	const inner = depthwise
-		? [`\t\t\tconst int ic = oc / ${M};`, `\t\t\tacc += (double)x[${xAt("ic")}] * (double)w[(ky * ${KW} + kx) * ${OC} + oc];`]
-		: [`\t\t\tfor (int ic = 0; ic < ${C}; ++ic) acc += (double)x[${xAt("ic")}] * (double)w[((ky * ${KW} + kx) * ${C} + ic) * ${OC} + oc];`];
-	return [`const float *const x = ${ctx.addr(x)};`, `const float *const w = ${ctx.addr(w)};`, `float *const out = ${ctx.addr(step.outputs[0], true)};`,
-		`for (int b = 0; b < ${B}; ++b) for (int oy = 0; oy < ${g.outH}; ++oy) for (int ox = 0; ox < ${g.outW}; ++ox) for (int oc = 0; oc < ${OC}; ++oc) {`,
-		"\tdouble acc = 0.0;",
-		`\tfor (int ky = 0; ky < ${KH}; ++ky) {`, `\t\tconst int iy = oy * ${g.sh} + ky * ${g.dh} - ${g.padTop};`, `\t\tif (iy < 0 || iy >= ${H}) continue;`,
-		`\t\tfor (int kx = 0; kx < ${KW}; ++kx) {`, `\t\t\tconst int ix = ox * ${g.sw} + kx * ${g.dw} - ${g.padLeft};`, `\t\t\tif (ix < 0 || ix >= ${W}) continue;`,
-		...inner, "\t\t}", "\t}",
-		"\tconst float v = (float)acc;",
-		`\tout[${imageAt(g.nchw, [OC, g.outH, g.outW], "oc", "oy", "ox")}] = ${activation ? unaryExpression(activation, "v", ctx) : "v"};`, "}"];
-}
-
-export function pool(step: KernelStep, ctx: EmitContext): string[] {
-	const { node } = step;
-	const x = step.inputs[0];
-	const { B, H, W, C } = imageDims(node, x.shape);
-	const ksize = imageDims(node, attrInts(node, "ksize"));
-	if (ksize.B !== 1 || ksize.C !== 1) fail(node, "pooling across batch or channels is not supported by the compiler");
-	const g = windowGeometry(node, H, W, ksize.H, ksize.W);
-	const max = node.op === "MaxPool";
-	return [`const float *const x = ${ctx.addr(x)};`, `float *const out = ${ctx.addr(step.outputs[0], true)};`,
-		`for (int b = 0; b < ${B}; ++b) for (int oy = 0; oy < ${g.outH}; ++oy) for (int ox = 0; ox < ${g.outW}; ++ox) for (int c = 0; c < ${C}; ++c) {`,
-		max ? "\tfloat best = -knn_infinity();" : "\tdouble sum = 0.0;", max ? "" : "\tint count = 0;",
-		`\tfor (int ky = 0; ky < ${ksize.H}; ++ky) {`, `\t\tconst int iy = oy * ${g.sh} + ky * ${g.dh} - ${g.padTop};`, `\t\tif (iy < 0 || iy >= ${H}) continue;`,
-		`\t\tfor (int kx = 0; kx < ${ksize.W}; ++kx) {`, `\t\t\tconst int ix = ox * ${g.sw} + kx * ${g.dw} - ${g.padLeft};`, `\t\t\tif (ix < 0 || ix >= ${W}) continue;`,
-		`\t\t\t{`, `\t\t\t\tconst float v = x[${imageAt(g.nchw, [C, H, W], "c", "iy", "ix")}];`,
-		max ? "\t\t\t\tif (v > best) best = v;" : "\t\t\t\tsum += v;", max ? "" : "\t\t\t\t++count;", "\t\t\t}", "\t\t}", "\t}",
-		`\tout[${imageAt(g.nchw, [C, g.outH, g.outW], "c", "oy", "ox")}] = ${max ? "best" : "count > 0 ? (float)(sum / count) : 0.0f"};`, "}"].filter((l) => l !== "");
 }
 
 /** Inference-mode batch normalisation, folded at compile time into one multiply-add per channel. */

@@ -292,7 +292,7 @@ class Lowering {
 	}
 
 	private view(source: Buffer, shape: number[], label: string): Buffer {
-		const view: Buffer = { ...source, id: this.buffers.length, shape, label, aliasOf: storageOf(source) };
+		const view: Buffer = { ...source, id: this.buffers.length, shape, size: shapeSize(shape), label, aliasOf: storageOf(source) };
 		this.buffers.push(view);
 		return view;
 	}
@@ -444,15 +444,25 @@ class Lowering {
 		}
 		const fused: GraphNode[] = [];
 		let last = node;
-		if (node.op === "MatMul") {
+		if (node.op === "Conv2D" || node.op === "DepthwiseConv2dNative") {
 			const bias = this.soleConsumer(last, needed);
-			if (bias && bias.op === "BiasAdd" && this.graph.node(bias.inputs[1].node).op === "Const") {
+			const channels = bias && this.channelBias(node, bias);
+			if (bias && channels) {
 				fused.push(bias);
-				inputs.push(this.input(bias.inputs[1]));
+				inputs.push(this.input(channels));
 				last = bias;
 			}
 		}
-		if (node.op === "MatMul" || node.op === "Conv2D" || node.op === "BiasAdd") {
+		if (node.op === "MatMul") {
+			const bias = this.soleConsumer(last, needed);
+			const row = bias && this.biasRow(node, bias);
+			if (bias && row) {
+				fused.push(bias);
+				inputs.push(this.input(row));
+				last = bias;
+			}
+		}
+		if (node.op === "MatMul" || node.op === "Conv2D" || node.op === "DepthwiseConv2dNative" || node.op === "BiasAdd") {
 			const activation = this.soleConsumer(last, needed);
 			if (activation && ACTIVATIONS.has(activation.op)) {
 				fused.push(activation);
@@ -463,6 +473,50 @@ class Lowering {
 		const outputs = [this.output(last, 0)];
 		for (const f of fused) this.lowered.add(f.name);
 		return [{ kind: "kernel", node, op: node.op, inputs, outputs, fused, emit }];
+	}
+
+	/**
+	 * The constant a MatMul's sole consumer adds per output column: BiasAdd's bias, or the constant operand of an
+	 * Add whose result has the MatMul's shape and whose constant is one row of N (ONNX writes Gemm's bias so).
+	 */
+	private biasRow(matMul: GraphNode, consumer: GraphNode): TensorRef | undefined {
+		const isConst = (ref: TensorRef) => this.graph.node(ref.node).op === "Const";
+		if (consumer.op === "BiasAdd") return isConst(consumer.inputs[1]) ? consumer.inputs[1] : undefined;
+		if (consumer.op !== "Add" && consumer.op !== "AddV2") return undefined;
+		const other = consumer.inputs.find((ref) => ref.node !== matMul.name);
+		if (!other || !isConst(other) || consumer.inputs.every((ref) => ref.node !== matMul.name)) return undefined;
+		const out = this.info({ node: matMul.name, index: 0 });
+		const constant = this.info(other);
+		const columns = out.shape[out.shape.length - 1];
+		const rowShaped = constant.shape.length <= out.shape.length && constant.shape.slice(0, -1).every((d) => d === 1) && constant.shape.at(-1) === columns;
+		const sameShape = this.info({ node: consumer.name, index: 0 }).shape.join() === out.shape.join();
+		return rowShaped && sameShape && constant.dtype === "float32" && out.dtype === "float32" ? other : undefined;
+	}
+
+	/**
+	 * The constant a convolution's sole consumer adds per output channel: BiasAdd's bias in the convolution's own
+	 * layout, or the constant operand of an Add shaped [C] (NHWC) or [1, C, 1, 1] / [C, 1, 1] (NCHW).
+	 */
+	private channelBias(conv: GraphNode, consumer: GraphNode): TensorRef | undefined {
+		const nchw = attrString(conv, "data_format", "NHWC") === "NCHW";
+		const out = this.info({ node: conv.name, index: 0 });
+		const channels = out.shape[nchw ? 1 : 3];
+		const isConst = (ref: TensorRef) => this.graph.node(ref.node).op === "Const";
+		let constant: TensorRef | undefined;
+		if (consumer.op === "BiasAdd") {
+			const sameLayout = (attrString(consumer, "data_format", "NHWC") === "NCHW") === nchw;
+			constant = sameLayout && consumer.inputs[0].node === conv.name && isConst(consumer.inputs[1]) ? consumer.inputs[1] : undefined;
+		} else if (consumer.op === "Add" || consumer.op === "AddV2") {
+			const other = consumer.inputs.find((ref) => ref.node !== conv.name);
+			const shape = other && isConst(other) ? this.info(other).shape : undefined;
+			const ones = (dims: number[]) => dims.every((d) => d === 1);
+			const perChannel = shape !== undefined && (nchw
+				? (shape.length === 4 && ones([shape[0], shape[2], shape[3]]) && shape[1] === channels) || (shape.length === 3 && ones(shape.slice(1)) && shape[0] === channels)
+				: shape.at(-1) === channels && ones(shape.slice(0, -1)));
+			constant = perChannel && consumer.inputs.some((ref) => ref.node === conv.name) ? other : undefined;
+		}
+		if (!constant || out.dtype !== "float32" || this.info(constant).dtype !== "float32" || this.info(constant).shape.reduce((a, b) => a * b, 1) !== channels) return undefined;
+		return this.info({ node: consumer.name, index: 0 }).shape.join() === out.shape.join() ? constant : undefined;
 	}
 
 	/** The one node reading `node`'s output in the same frame, when nothing else (no fetch) reads it. */
@@ -501,11 +555,35 @@ class Lowering {
 		const outputs = opEntry(node.op)!.kernel!(coded, typed);
 		let fill: number | undefined;
 		if (node.op === "PadV2") fill = numbers(this.input(node.inputs[2]).value!)[0];
-		return outputs.map((coded, index): CopyStep => {
-			const output = this.output(node, index);
+		const steps: CopyStep[] = [];
+		outputs.forEach((coded, index) => {
 			const table = new Int32Array(coded.data as Int32Array).map((v) => v - 1);
-			return { kind: "copy", label: `${node.op} ${node.name}`, inputs: sources, output, table, fill: fill ?? 0 };
+			if (this.viewOfRun(node, index, sources, table)) return;
+			steps.push({ kind: "copy", label: `${node.op} ${node.name}`, inputs: sources, output: this.output(node, index), table, fill: fill ?? 0 });
 		});
+		return steps;
+	}
+
+	/**
+	 * An output that is one run of consecutive elements of one temporary or argument (a Split, or a Slice of whole
+	 * rows) becomes a view of that run instead of a copy. Not for fetched outputs, which get their own result copy.
+	 */
+	private viewOfRun(node: GraphNode, index: number, sources: Buffer[], table: Int32Array): boolean {
+		if (table.length === 0 || table[0] < 0 || this.fetches.some((f) => f.node === node.name)) return false;
+		for (let i = 1; i < table.length; i++) if (table[i] !== table[0] + i) return false;
+		let start = 0;
+		for (const source of sources) {
+			const kind = storageOf(source).kind;
+			if (table[0] >= start && table[0] + table.length <= start + source.size && (kind === "temp" || kind === "argument")) {
+				const ref = { node: node.name, index };
+				const view = this.view(source, this.info(ref).shape, refKey(ref));
+				view.viewOffset = (source.viewOffset ?? 0) + table[0] - start;
+				this.bufferOf.set(refKey(ref), view);
+				return true;
+			}
+			start += source.size;
+		}
+		return false;
 	}
 
 	/** A Gather whose indices are known only at run time: a bounds-checked kernel counting clamped indices in the status. */

@@ -24,6 +24,8 @@ export interface Buffer {
 	label: string;
 	/** Set for views (Reshape, Identity, ...): the buffer whose storage this one shares, with its own shape. */
 	aliasOf?: Buffer;
+	/** For views of a contiguous part (a Split or Slice of whole rows): where it starts in its storage, in elements. */
+	viewOffset?: number;
 }
 
 /** The buffer that owns a view's storage. */
@@ -47,6 +49,18 @@ export interface KernelStep {
 	emit: KernelEmitter;
 	/** For a Merge outside loops (tf.cond): which data input to copy, by the predicates read as further inputs. */
 	choices?: MergeChoice[];
+	/** For fused elementwise steps: the ops computed in one pass over the elements. */
+	chain?: ElementwiseChain;
+}
+
+/**
+ * Float elementwise ops computed together, 8 elements at a time, with intermediate values in registers. Operand
+ * k >= 0 is the step's input k; operand -1 - j is the value of ops[j].
+ */
+export interface ElementwiseChain {
+	ops: { node: GraphNode; operands: number[] }[];
+	/** For each output of the step, the op whose value it receives. */
+	stores: number[];
 }
 
 /** Copy data input `input` when every predicate input `when[k].predicate` (an input position) equals `when[k].value`. */

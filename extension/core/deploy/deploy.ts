@@ -17,6 +17,8 @@ import { type StepInputs, StepInputError, checkStepsFitWorkBudget, runSteps, ste
 import type { Target } from "../targets/target";
 import { type ModuleParameters, selftestParameters } from "./moduleParameters";
 import { MAX_DEPLOY_STEPS, STAGE_TIMEOUTS_MS, UNLOAD_TIMEOUT_MS, selftestTimeout, withTimeout } from "./stageTimeouts";
+import { userSpaceBench } from "./userBench";
+import { type SimdLevel, isSimdLevel } from "../kmod/simdLevels";
 import { codedError } from "../util/errors";
 import { validatePrefix } from "../kmod/modulePrefix";
 import { makeTempDir } from "../util/safePaths";
@@ -69,6 +71,10 @@ export interface DeployReport {
 	/** What was loaded on the target when the deploy ended. */
 	finalState: "new module kept" | "previous module restored" | "previous module reloaded" | "nothing loaded" | "new module could not be unloaded";
 	bench?: BenchLine;
+	/** The SIMD level the module ran the model at (sse2, avx2; none for --no-fpu), from its self-test. */
+	simd?: string;
+	/** With a bench count: the same C timed in user space on the target, at the same level (BenchLine.simd). */
+	userBench?: BenchLine;
 	/** New oops, BUG, WARNING or taint in the target's kernel since the deploy began; absent if it never reached the target. */
 	kernelHealth?: KernelHealth;
 	error?: string;
@@ -80,11 +86,17 @@ export class DeployError extends codedError("deploy", "DeployError") {}
 const REMOTE_ROOT = "/tmp/knn";
 
 /** The stages deploy() runs for these options, in order: what a progress display counts. */
-export function deployStages(options: Pick<DeployOptions, "buildOn" | "noFpu" | "keep">): string[] {
+export function deployStages(options: Pick<DeployOptions, "buildOn" | "noFpu" | "keep" | "extraParameters">): string[] {
 	const build = options.buildOn === "target" ? ["upload", "build"] : ["build", "upload"];
 	const check = options.noFpu ? ["check no FPU"] : [];
 	const built = options.buildOn === "target" ? [...build, ...check] : [build[0], ...check, build[1]];
-	return ["compile", "write module project", "target kernel", ...built, "check vermagic", "load", "self-test", "compare", options.keep ? "keep" : "unload"];
+	const userBench = benchCallsOf(options.extraParameters) > 0 ? ["user-space bench"] : [];
+	return ["compile", "write module project", "target kernel", ...built, "check vermagic", "load", "self-test", "compare", ...userBench, options.keep ? "keep" : "unload"];
+}
+
+/** The bench=N among the module parameters, 0 without one. */
+function benchCallsOf(parameters: readonly string[] | undefined): number {
+	return Number(parameters?.find((p) => p.startsWith("bench="))?.slice(6) ?? 0) || 0;
 }
 
 /** --no-fpu: a module object with any FP/SIMD instruction is a back-end fault, never loaded. */
@@ -252,7 +264,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 			return { lastSeq, insmod: result };
 		});
 
-		const benchCalls = Number(options.extraParameters?.find((p) => p.startsWith("bench="))?.slice(6) ?? 0) || 0;
+		const benchCalls = benchCallsOf(options.extraParameters);
 		const reckoned = selftestTimeout(steps, benchCalls);
 		const selftestLimit = options.selftestTimeoutMs !== undefined
 			? { ms: options.selftestTimeoutMs, hint: "the given timeout; the module was unloaded" }
@@ -266,7 +278,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 			if (logBefore.insmod.code !== 0) for (const message of messages) options.onLine?.(message);
 			const bench = messages.map(parseModuleLine).find((l) => l?.kind === "bench");
 			if (bench?.kind === "bench") report.bench = bench.bench;
-			const { steps, done } = assembleSelftest(messages, prefix, model.program.results.map(bufferBytes));
+			const { steps, done, simd } = assembleSelftest(messages, prefix, model.program.results.map(bufferBytes));
+			if (simd !== undefined) report.simd = simd;
 			if (!logBefore.insmod.code && done.status === 0 && loadedNew) return steps.map((results) => resultTensors(results, model.program.results, model.noFpu?.results ?? []));
 			const why = messages.filter((m) => m.startsWith(`${prefix}:`)).slice(-3).join("; ");
 			throw new DeployError(`${prefix} failed its self-test on ${target.description} (status ${done.status}${why ? `: ${why}` : ""}; insmod: ${logBefore.insmod.stderr.trim() || `exit ${logBefore.insmod.code}`})`);
@@ -296,6 +309,15 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 			report.maxRelError = maxRel;
 			if (!(maxAbs <= options.tolerance)) throw new DeployError(`the kernel's output differs from the reference by ${maxAbs} (tolerance ${options.tolerance}); worst at ${worst}`);
 		});
+
+		if (benchCalls > 0) {
+			report.userBench = await stage("user-space bench", () => userSpaceBench({
+				projectDir, workDir: path.join(workDir, "userbench"), prefix, noFpu: model.noFpu !== undefined,
+				level: knownLevel(report.simd ?? (model.noFpu ? "none" : "sse2"), prefix), calls: benchCalls,
+				inputWords: parameters.list.find((p) => p.startsWith("inputs="))?.slice(7).split(",").filter((w) => w !== "") ?? [],
+				target, remotePath: `${remoteDir}/${prefix}_userbench`, kernelBench: report.bench, signal: stageSignal,
+			}));
+		}
 
 		await stage(options.keep ? "keep" : "unload", async () => {
 			if (options.keep) {
@@ -330,6 +352,12 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 		}
 	}
 	return report;
+}
+
+/** The level the module said it ran, which the user-space benchmark runs too. */
+function knownLevel(level: string, prefix: string): SimdLevel {
+	if (isSimdLevel(level)) return level;
+	throw new DeployError(`${prefix} printed simd=${level}, a SIMD level this Kernel NN does not build: regenerate the module project with this version`);
 }
 
 /** --no-fpu: fixed-point arguments from the float feeds, on the host; other arguments as their own bytes. */

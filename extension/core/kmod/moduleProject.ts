@@ -9,10 +9,11 @@ import { type DType, dtypeByteSize } from "../graph/tensor";
 import { writeFileAtomic } from "../util/atomicWrite";
 import { codedError } from "../util/errors";
 import { PrefixError, validatePrefix as checkPrefix } from "./modulePrefix";
+import { SIMD_LEVELS, type SimdLevel, levelSource, levelWrapperSource, simdLevel, simdReadmeSection } from "./simdLevels";
 
 // Writes the out-of-tree kernel module project around a compiled model. The compiler drops `NAME.h` and the FP
-// units (`NAME.c`) into the same directory; this adds Kbuild, Makefile, the module main, two helper headers and a
-// README, all rendered from the templates in `kmod/`.
+// units (`NAME.c`) into the same directory; this adds Kbuild, Makefile, the module main, two helper headers, a
+// README, all rendered from the templates in `kmod/`, and one wrapper unit per FP unit and SIMD level.
 
 export type ModuleTemplate = "selftest" | "tcp";
 
@@ -47,8 +48,18 @@ export interface ModuleLayout {
 	mainSource: string;
 	/** Objects built with the kernel's no-FPU flags. */
 	plainObjects: string[];
-	/** Objects built with SSE/SSE2, whose code may run only inside kernel_fpu_begin/end. */
+	/** Objects built with SSE/SSE2 or AVX2, whose code may run only inside kernel_fpu_begin/end. */
 	fpObjects: string[];
+	/** A float model's wrapper units: each model file once per SIMD level; none for an integer-only model. */
+	levelUnits: LevelUnit[];
+}
+
+export interface LevelUnit {
+	level: Exclude<SimdLevel, "none">;
+	modelFile: string;
+	/** `NAME_model_avx2.c`, which includes the model file under the level's function name. */
+	source: string;
+	object: string;
 }
 
 const MODEL_FILE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*\.c$/;
@@ -61,8 +72,7 @@ const MAX_TENSOR_BYTES = 1 << 30;
 
 // x86 kernels forbid FP/SIMD everywhere; 6.1 has no CC_FLAGS_FPU, so each FP unit swaps the flags itself.
 const NO_FPU_FLAGS = "-mno-sse -mno-sse2 -mno-mmx -mno-3dnow -mno-avx -mno-80387 -mno-fp-ret-in-387 -mgeneral-regs-only -msoft-float";
-const FPU_FLAGS = "-msse -msse2 -mhard-float";
-const FPU_NOTE = "# The kernel's flags forbid FP/SIMD and 6.1 has no CC_FLAGS_FPU, so every FP unit\n# swaps them for SSE/SSE2 itself. Its code runs only inside kernel_fpu_begin/end.";
+const FPU_NOTE = "# The kernel's flags forbid FP/SIMD and 6.1 has no CC_FLAGS_FPU, so every FP unit\n# swaps them for its SIMD level's own. Its code runs only inside kernel_fpu_begin/end;\n# the module main calls the level it picked at load (simd= parameter).";
 const NO_FPU_NOTE = "# An integer-only model (knn compile --no-fpu): every unit keeps the kernel's no-FPU flags.";
 
 export { cString };
@@ -76,12 +86,17 @@ export function moduleLayout(prefix: string, modelFiles: readonly string[], noFp
 	validatePrefix(prefix);
 	const moduleName = prefix;
 	const modelObjects = modelFiles.map((file) => file.replace(/\.c$/, ".o"));
+	const levelUnits = noFpu ? [] : modelFiles.flatMap((modelFile) => SIMD_LEVELS.map(({ level }) => {
+		const source = levelSource(modelFile, level);
+		return { level, modelFile, source, object: source.replace(/\.c$/, ".o") };
+	}));
 	return {
 		moduleName,
 		koFile: `${moduleName}.ko`,
 		mainSource: `${moduleName}_main.c`,
 		plainObjects: [`${moduleName}_main.o`, ...(noFpu ? modelObjects : [])],
-		fpObjects: noFpu ? [] : modelObjects,
+		fpObjects: levelUnits.map((unit) => unit.object),
+		levelUnits,
 	};
 }
 
@@ -135,9 +150,13 @@ export function writeModuleProject(dir: string, options: ModuleProjectOptions): 
 		MODULE: layout.moduleName,
 		TEMPLATE: template,
 		FP_OBJECTS: [...layout.plainObjects.slice(1), ...layout.fpObjects].join(" "),
-		FP_FLAGS: options.noFpu ? NO_FPU_NOTE : [FPU_NOTE, ...layout.fpObjects.map((o) => `CFLAGS_REMOVE_${o} += ${NO_FPU_FLAGS}\nCFLAGS_${o} += ${FPU_FLAGS}`)].join("\n"),
+		FP_FLAGS: options.noFpu ? NO_FPU_NOTE : [FPU_NOTE, ...layout.levelUnits.map((unit) => `CFLAGS_REMOVE_${unit.object} += ${NO_FPU_FLAGS}\n`
+			+ `CFLAGS_${unit.object} += ${simdLevel(unit.level).flags.join(" ")}`)].join("\n"),
 		NO_FPU: options.noFpu ? "1" : "0",
 		FP_SOURCES: options.modelFiles.map((f) => `\`${f}\``).join(", "),
+		FP_UNITS: options.noFpu ? "integer only, built with the kernel's own no-FPU flags"
+			: `its FP units, built once per SIMD level through ${layout.levelUnits.map((unit) => `\`${unit.source}\``).join(", ")}`,
+		SIMD_SECTION: simdReadmeSection(prefix, options.modelFiles, options.noFpu === true),
 		ARGUMENT_TABLE: tensorTable(options.arguments),
 		RESULT_TABLE: tensorTable(options.results),
 		ARGUMENT_BYTES: String(sum(options.arguments)),
@@ -156,14 +175,21 @@ export function writeModuleProject(dir: string, options: ModuleProjectOptions): 
 		[`README.${template}.md.in`, "README.md"],
 	];
 	fs.mkdirSync(dir, { recursive: true });
-	return outputs.map(([source, target]) => {
+	const rendered = outputs.map(([source, target]) => {
 		const file = path.join(dir, target);
 		writeFileAtomic(file, render(path.join(templates, source), values));
 		return file;
 	});
+	const wrappers = layout.levelUnits.map((unit) => {
+		const file = path.join(dir, unit.source);
+		writeFileAtomic(file, levelWrapperSource(prefix, unit.modelFile, unit.level));
+		return file;
+	});
+	return [...rendered, ...wrappers];
 }
 
-function render(templateFile: string, values: Record<string, string>): string {
+/** A template's text with every @KEY@ replaced; a key without a value is an error naming the template. */
+export function render(templateFile: string, values: Record<string, string>): string {
 	return fs.readFileSync(templateFile, "utf8").replace(/@([A-Z_]+)@/g, (_match, key: string) => {
 		const value = values[key];
 		if (value === undefined) throw new ModuleProjectError(`The module template ${templateFile} uses @${key}@, which Kernel NN does not define.`);
@@ -173,7 +199,7 @@ function render(templateFile: string, values: Record<string, string>): string {
 
 function validateModelFiles(files: readonly string[], layout: ModuleLayout): void {
 	if (files.length === 0) throw new ModuleProjectError("The module project needs the model's FP unit (e.g. NAME.c) in modelFiles.");
-	const reserved = new Set([layout.mainSource, `${layout.moduleName}.c`]);
+	const reserved = new Set([layout.mainSource, `${layout.moduleName}.c`, ...layout.levelUnits.map((unit) => unit.source)]);
 	const seen = new Set<string>();
 	for (const file of files) {
 		if (!MODEL_FILE_PATTERN.test(file)) {

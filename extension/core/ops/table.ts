@@ -14,9 +14,11 @@ import { quantizedBinaryOp } from "../codegen/cint/elementwise";
 import { dequantizeOp, quantizeOp } from "../codegen/cint/quantize";
 import { quantizedSoftmaxOp } from "../codegen/cint/softmax";
 import { batchMatMul } from "../codegen/emitBatchMatMul";
+import { conv2d, pool } from "../codegen/emitConv2d";
 import { gatherOp } from "../codegen/emitGather";
+import { matMul } from "../codegen/emitMatMul";
 import {
-	type KernelEmitter, batchNorm, biasAdd, conv2d, elementwise, fillLike, matMul, pool, reduction, softmax,
+	type KernelEmitter, batchNorm, biasAdd, elementwise, fillLike, reduction, softmax,
 } from "../codegen/emitKernels";
 import { randomOp } from "../codegen/emitRandom";
 import { roundOp } from "../codegen/emitRound";

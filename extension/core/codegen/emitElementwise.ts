@@ -1,0 +1,103 @@
+import { type GraphNode, attrFloat } from "../graph/graph";
+import { shapeSize } from "../graph/tensor";
+import { CompileError } from "./compileError";
+import { type EmitContext, floatLiteral, unaryExpression } from "./emitKernels";
+import type { Buffer, KernelStep } from "./program";
+import { type Lanes, VECTOR_WIDTH, perWidth } from "./vectorLibrary";
+
+// The C of a fused elementwise step (fuseElementwise.ts): one pass over the elements, a vector at a time, every
+// op's value a knn_vf local, inputs loaded first and outputs stored last in each pass. Each op computes exactly what the
+// scalar emitter's expression computes on every lane (the same comparisons select NaN the same way); ops
+// without a vector form apply the scalar expression lane by lane.
+
+/** How a chain reads an input of `inSize` elements for output element i: i, 0, or i % inSize (a trailing row). */
+export function chainAccess(input: Buffer, output: Buffer): "full" | "scalar" | "row" | undefined {
+	if (input.size === output.size) return "full";
+	if (input.size === 1) return "scalar";
+	// Leading ones dropped, the input's shape must be the output's trailing dimensions.
+	const core = input.shape.slice(input.shape.findIndex((d) => d !== 1));
+	const trailing = output.shape.slice(Math.max(0, output.shape.length - core.length));
+	const rowShaped = core.length <= output.shape.length && core.join() === trailing.join();
+	return rowShaped && shapeSize(core) === input.size && input.size % VECTOR_WIDTH === 0 ? "row" : undefined;
+}
+
+
+
+
+const ACROSS = 4;
+/** Ops of a few instructions: chains of only these gain nothing from interleaving. */
+const CHEAP_OPS = new Set(["Add", "AddV2", "BiasAdd", "AddN", "Sub", "Mul", "Maximum", "Minimum", "SquaredDifference", "Neg", "Square", "Abs", "Relu", "Relu6", "LeakyRelu"]);
+
+/** Statements defining `const knn_vf ${name}` as `node` applied to the knn_vf locals `args`. */
+function vectorOp(node: GraphNode, name: string, args: string[], ctx: EmitContext, lanes: Lanes): string[] {
+	const [a, b] = args;
+	const define = (expression: string) => [`const knn_vf ${name} = ${expression};`];
+	switch (node.op) {
+		case "Add": case "AddV2": case "BiasAdd": return define(`${a} + ${b}`);
+		case "AddN": return define(args.join(" + "));
+		case "Sub": return define(`${a} - ${b}`);
+		case "Mul": return define(`${a} * ${b}`);
+		case "RealDiv": case "Div": return define(`${a} / ${b}`);
+		case "Maximum": return define(`knn_vmax(${a}, ${b})`);
+		case "Minimum": return define(`knn_vmin(${a}, ${b})`);
+		case "SquaredDifference": return define(`(${a} - ${b}) * (${a} - ${b})`);
+		case "Neg": return define(`-${a}`);
+		case "Square": return define(`${a} * ${a}`);
+		case "Abs": return define(`knn_vselect(${a} < knn_splat(0.0f), -${a}, ${a})`);
+		case "Reciprocal": case "Inv": return define(`knn_splat(1.0f) / ${a}`);
+		case "Relu": return define(`knn_vselect(${a} > knn_splat(0.0f), ${a}, knn_splat(0.0f))`);
+		case "Relu6": return define(`knn_vselect(${a} > knn_splat(0.0f), knn_vmin(${a}, knn_splat(6.0f)), knn_splat(0.0f))`);
+		case "LeakyRelu": return define(`knn_vselect(${a} > knn_splat(0.0f), ${a}, ${a} * knn_splat(${floatLiteral(attrFloat(node, "alpha", 0.2))}))`);
+		case "Sigmoid": return define(`${ctx.vmath("sigmoid")}(${a})`);
+		case "Tanh": return define(`${ctx.vmath("tanh")}(${a})`);
+		case "Exp": return define(`${ctx.vmath("exp")}(${a})`);
+		default:
+			if (args.length !== 1) throw new CompileError(`node "${node.name}" (${node.op}): internal: no vector form for this op`);
+			return [`knn_vf ${name};`, `for (int j = 0; j < ${lanes}; ++j) {`, `\tconst float s = ${a}[j];`, `\t${name}[j] = ${unaryExpression(node, "s", ctx)};`, "}"];
+	}
+}
+
+/** The fused elementwise step's C. */
+export function elementwiseChain(step: KernelStep, ctx: EmitContext): string[] {
+	const chain = step.chain;
+	if (!chain) throw new CompileError(`node "${step.node.name}": internal: an elementwise chain step without its chain`);
+	ctx.vector();
+	const n = step.outputs[0].size;
+	const access = step.inputs.map((b) => chainAccess(b, step.outputs[0]));
+	const lines: string[] = [];
+	step.inputs.forEach((b, k) => lines.push(`const float *const in${k} = ${ctx.addr(b)};`));
+	step.outputs.forEach((b, k) => lines.push(`float *const out${k} = ${ctx.addr(b, true)};`));
+	return [...lines, ...perWidth((lanes) => {
+		// Heavy chains (an LSTM cell's gates) are long dependency chains: vectors side by side, statement by
+		// statement, let the core overlap them. The 16 SSE registers hold fewer side by side.
+		const heavy = chain.ops.some((op) => !CHEAP_OPS.has(op.node.op));
+		const across = Math.max(1, Math.min(heavy ? ACROSS : 1, Math.floor(n / lanes)));
+		const interleaved = n - (n % (across * lanes));
+		const full = n - (n % lanes);
+		const body: string[] = [];
+		// A broadcast scalar is read once, before any output is written.
+		access.forEach((mode, k) => mode === "scalar" && body.push(`const knn_vf x${k} = knn_splat(in${k}[0]);`));
+		// `count` lanes of `vectors` vectors from element i; names of vector u end in _u when there are several.
+		const pass = (count: number, vectors: number): string[] => {
+			const statements: string[] = [];
+			const name = (base: string, u: number) => (vectors > 1 ? `${base}_${u}` : base);
+			const at = (u: number) => (u > 0 ? `i + ${u * lanes}` : "i");
+			const each = (make: (u: number) => string[]) => {
+				for (let u = 0; u < vectors; u++) statements.push(...make(u));
+			};
+			access.forEach((mode, k) => {
+				if (mode === "full") each((u) => [`const knn_vf ${name(`x${k}`, u)} = ${count === lanes ? `knn_vload(in${k} + ${at(u)})` : `knn_vload_part(in${k} + ${at(u)}, ${count})`};`]);
+				if (mode === "row") each((u) => [`const knn_vf ${name(`x${k}`, u)} = knn_vload(in${k} + (${at(u)}) % ${step.inputs[k].size});`]);
+			});
+			const operand = (o: number, u: number) => (o >= 0 ? (access[o] === "scalar" ? `x${o}` : name(`x${o}`, u)) : name(`t${-1 - o}`, u));
+			chain.ops.forEach((op, j) => each((u) => vectorOp(op.node, name(`t${j}`, u), op.operands.map((o) => operand(o, u)), ctx, lanes)));
+			chain.stores.forEach((op, k) => each((u) => [count === lanes ? `knn_vstore(out${k} + ${at(u)}, ${name(`t${op}`, u)});` : `knn_vstore_part(out${k} + ${at(u)}, ${name(`t${op}`, u)}, ${count});`]));
+			return statements;
+		};
+		if (across > 1 && interleaved > 0) body.push(`for (int i = 0; i < ${interleaved}; i += ${across * lanes}) {`, ...pass(lanes, across).map((l) => `\t${l}`), "}");
+		const start = across > 1 ? interleaved : 0;
+		if (full > start) body.push(`for (int i = ${start}; i < ${full}; i += ${lanes}) {`, ...pass(lanes, 1).map((l) => `\t${l}`), "}");
+		if (full < n) body.push("{", `\tconst int i = ${full};`, ...pass(n - full, 1).map((l) => `\t${l}`), "}");
+		return body;
+	})];
+}
