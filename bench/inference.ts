@@ -204,6 +204,15 @@ async function benchAll(dir: string): Promise<void> {
 			flops = countFlops(compiled.program.steps);
 			return knnEngine(compiled, fs.mkdtempSync(path.join(modelDir, "knn-")), "Kernel NN (ONNX)");
 		});
+		const tflite = model.tflite;
+		if (tflite) {
+			attempt("Kernel NN (TFLite)", () => {
+				const loaded = loadModelBytes(tflite, path.join(modelDir, `${model.prefix}.tflite`));
+				const { feeds, fetches } = graphIoRequests(loaded, [], []);
+				const compiled = compileModel(loaded.graph, buildConfig(loaded.graph, feeds, fetches).config, `${model.prefix}_tfl`, `${model.name} (TFLite)`);
+				return knnEngine(compiled, fs.mkdtempSync(path.join(modelDir, "knn-tflite-")), "Kernel NN (TFLite)");
+			});
+		}
 		const tf = model.tf;
 		if (tf) {
 			attempt("Kernel NN (TF graph)", () => {

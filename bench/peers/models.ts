@@ -7,6 +7,8 @@ import { type Tensor, numbers } from "../../extension/core/graph/tensor";
 import { loadFrozen } from "../../extension/core/model/prepare";
 import { type OnnxNodeSpec, buildOnnxModel, f32, i64 } from "../../test/support/onnxBuilder";
 import { mulberry32 } from "../../test/support/random";
+import { TfliteBuilder } from "../../test/support/tfliteBuilder";
+import { BuiltinOperator as Op, TensorType } from "../../extension/core/frontends/tflite/types";
 import { INDIGO_DIR } from "../../test/support/shared";
 
 export interface BenchValue { name: string; shape: number[] }
@@ -21,6 +23,8 @@ export interface BenchModel {
 	outputs: BenchValue[];
 	/** The same network as the frozen TensorFlow graph a user starts from, when there is one (Indigo); feeds in input order. */
 	tf?: { graph: Graph; feeds: string[]; fetches: string[] };
+	/** The same network and weights as a float TFLite flatbuffer (NHWC), inputs and outputs in the same order and memory layout. */
+	tflite?: Uint8Array;
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -52,7 +56,36 @@ export function mlpModel(): BenchModel {
 	nodes.push({ op: "Softmax", inputs: [h], outputs: ["probs"], attrs: { axis: -1 } });
 	const inputs = [input(random, "x", [1, 64])];
 	const outputs = [{ name: "probs", shape: [1, 10] }];
-	return { name: "MLP 64-128-128-10", prefix: "mlp", onnx: buildOnnxModel({ inputs, outputs, nodes, initializers, opset: 13 }), inputs, outputs };
+	// TFLite: FULLY_CONNECTED with [out, in] weights and the Relu fused, then SOFTMAX.
+	const b = new TfliteBuilder();
+	let t = b.input("x", F32, [1, 64]);
+	[[64, 128], [128, 128], [128, 10]].forEach(([i, o], k) => {
+		const weights = numbers(initializers[2 * k].value);
+		const w = b.constant(`W${k}`, F32, [o, i], transposed(weights, i, o));
+		const bias = b.constant(`b${k}`, F32, [o], numbers(initializers[2 * k + 1].value));
+		const y = b.tensor(`z${k}`, F32, [1, o]);
+		b.op(Op.FULLY_CONNECTED, [t, w, bias], [y], { options: { fusedActivationFunction: k < 2 ? RELU : 0 } });
+		t = y;
+	});
+	const probs = b.tensor("probs", F32, [1, 10]);
+	b.op(Op.SOFTMAX, [t], [probs], { options: { beta: 1 } }).output(probs);
+	return { name: "MLP 64-128-128-10", prefix: "mlp", onnx: buildOnnxModel({ inputs, outputs, nodes, initializers, opset: 13 }), inputs, outputs, tflite: b.build() };
+}
+
+const F32 = TensorType.FLOAT32;
+const RELU = 1;
+const VALID = 1;
+
+/** A row-major [rows, cols] matrix as [cols, rows]. */
+function transposed(values: ArrayLike<number>, rows: number, cols: number): number[] {
+	return Array.from({ length: rows * cols }, (_, i) => values[(i % rows) * cols + Math.floor(i / rows)]);
+}
+
+/** ONNX's [OC, IC, KH, KW] filter as TFLite's [OC, KH, KW, IC]. */
+function ohwi(values: ArrayLike<number>, [oc, ic, kh, kw]: number[]): number[] {
+	const out: number[] = [];
+	for (let o = 0; o < oc; o++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let c = 0; c < ic; c++) out.push(values[((o * ic + c) * kh + y) * kw + x]);
+	return out;
 }
 
 /** CNN on 28x28x1: conv 3x3x8 + relu, maxpool 2, conv 3x3x16 + relu, maxpool 2, dense 10 (valid padding). */
@@ -80,7 +113,31 @@ export function cnnModel(): BenchModel {
 	];
 	const inputs = [input(random, "x", [1, 1, 28, 28])];
 	const outputs = [{ name: "logits", shape: [1, 10] }];
-	return { name: "CNN 28x28 c8-p-c16-p-d10", prefix: "cnn", onnx: buildOnnxModel({ inputs, outputs, nodes, initializers, opset: 13 }), inputs, outputs };
+	// TFLite in NHWC: with one input channel [1, 28, 28, 1] holds the same floats as ONNX's [1, 1, 28, 28]. The
+	// dense layer reads the last pool flattened as (h, w, c) where ONNX's Flatten gives (c, h, w).
+	const b = new TfliteBuilder();
+	const x = b.input("x", F32, [1, 28, 28, 1]);
+	const conv = (from: number, k: number, [oc, ic]: number[], size: number) => {
+		const filter = b.constant(`W${k}`, F32, [oc, 3, 3, ic], ohwi(numbers(initializers[2 * (k - 1)].value), [oc, ic, 3, 3]));
+		const bias = b.constant(`B${k}`, F32, [oc], numbers(initializers[2 * (k - 1) + 1].value));
+		const y = b.tensor(`c${k}`, F32, [1, size - 2, size - 2, oc]);
+		b.op(Op.CONV_2D, [from, filter, bias], [y], { options: { padding: VALID, strideW: 1, strideH: 1, fusedActivationFunction: RELU } });
+		const pooled = b.tensor(`p${k}`, F32, [1, (size - 2) >> 1, (size - 2) >> 1, oc]);
+		b.op(Op.MAX_POOL_2D, [y], [pooled], { options: { padding: VALID, strideW: 2, strideH: 2, filterWidth: 2, filterHeight: 2 } });
+		return pooled;
+	};
+	const p2 = conv(conv(x, 1, [8, 1], 28), 2, [16, 8], 13);
+	const flat = b.tensor("flat", F32, [1, 400]);
+	b.op(Op.RESHAPE, [p2], [flat], { options: { newShape: [1, 400] } });
+	const wd = numbers(initializers[4].value);
+	const dense = Array.from({ length: 4000 }, (_, i) => {
+		const [o, j] = [Math.floor(i / 400), i % 400];
+		const [h, w, c] = [Math.floor(j / 80), Math.floor(j / 16) % 5, j % 16];
+		return wd[(c * 25 + h * 5 + w) * 10 + o];
+	});
+	const logits = b.tensor("logits", F32, [1, 10]);
+	b.op(Op.FULLY_CONNECTED, [flat, b.constant("Wd", F32, [10, 400], dense), b.constant("bd", F32, [10], numbers(initializers[5].value))], [logits]).output(logits);
+	return { name: "CNN 28x28 c8-p-c16-p-d10", prefix: "cnn", onnx: buildOnnxModel({ inputs, outputs, nodes, initializers, opset: 13 }), inputs, outputs, tflite: b.build() };
 }
 
 const INDIGO_CELL = "global/rnn/multi_rnn_cell/cell_0/basic_lstm_cell";

@@ -240,10 +240,9 @@ function emitStep(step: Step, ctx: SourceWriter, depth: number): string[] {
 }
 
 // In one long function GCC keeps values and spill slots live across many steps, so the frame grows with the
-// model (the kernel allows 512 bytes); long step lists become noinline functions of about this many lines (half
-// of them compiled: vectorised kernels are written once per width).
+// model (the kernel allows 512 bytes); long step lists become noinline functions of about this many lines.
 // The __noinline__ spelling survives the kernel's `#define noinline`.
-const CHUNK_LINES = 400;
+const CHUNK_LINES = 200;
 
 /**
  * The code of a list of steps: the steps themselves when short, else calls to functions holding consecutive

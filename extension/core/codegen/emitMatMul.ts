@@ -165,8 +165,10 @@ export function matMul(step: KernelStep, ctx: EmitContext): string[] {
 	const N = tb ? b.shape[0] : b.shape[1];
 	const g: Geometry = { M, N, K, aAt: (m, k) => (ta ? `a[${k} * ${M} + ${m}]` : `a[${m} * ${K} + ${k}]`) };
 	const activation = step.fused.find((f) => f.op !== "BiasAdd" && f.op !== "Add" && f.op !== "AddV2");
+	if (M * N === 0) return [];
 	ctx.vector();
-	const lines = [`const float *const a = ${ctx.addr(a)};`, `float *const out = ${ctx.addr(step.outputs[0], true)};`];
+	// The memory plan never gives a step's output the space of one of its inputs.
+	const lines = [`const float *const restrict a = ${ctx.addr(a)};`, `float *const restrict out = ${ctx.addr(step.outputs[0], true)};`];
 	if (bias) {
 		// Padded to whole vectors so the last one loads no further than the array.
 		const padded = new Float32Array(Math.ceil(N / VECTOR_WIDTH) * VECTOR_WIDTH);

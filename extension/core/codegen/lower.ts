@@ -444,23 +444,14 @@ class Lowering {
 		}
 		const fused: GraphNode[] = [];
 		let last = node;
-		if (node.op === "Conv2D" || node.op === "DepthwiseConv2dNative") {
-			const bias = this.soleConsumer(last, needed);
-			const channels = bias && this.channelBias(node, bias);
-			if (bias && channels) {
-				fused.push(bias);
-				inputs.push(this.input(channels));
-				last = bias;
-			}
-		}
-		if (node.op === "MatMul") {
-			const bias = this.soleConsumer(last, needed);
-			const row = bias && this.biasRow(node, bias);
-			if (bias && row) {
-				fused.push(bias);
-				inputs.push(this.input(row));
-				last = bias;
-			}
+		// A constant added per output column (MatMul) or channel (convolutions) is applied before the store.
+		const biasOf = node.op === "MatMul" ? this.biasRow : node.op === "Conv2D" || node.op === "DepthwiseConv2dNative" ? this.channelBias : undefined;
+		const consumer = biasOf && this.soleConsumer(last, needed);
+		const bias = consumer && biasOf.call(this, node, consumer);
+		if (consumer && bias) {
+			fused.push(consumer);
+			inputs.push(this.input(bias));
+			last = consumer;
 		}
 		if (node.op === "MatMul" || node.op === "Conv2D" || node.op === "DepthwiseConv2dNative" || node.op === "BiasAdd") {
 			const activation = this.soleConsumer(last, needed);

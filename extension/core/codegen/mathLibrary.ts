@@ -795,7 +795,7 @@ export const MATH_ERROR_BOUNDS: Record<MathFunction, { ulp: number; domain: stri
 };
 
 /** 16777216 -> "16,777,216" without depending on the runtime's locale data. */
-function groupDigits(n: number): string {
+export function groupDigits(n: number): string {
 	return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 

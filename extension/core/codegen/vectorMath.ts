@@ -10,6 +10,8 @@
 // state, declarations before statements. No lane's result depends on the values in other lanes, on the lane or
 // on the width.
 
+import { groupDigits } from "./mathLibrary";
+
 export type VectorMathFunction = "exp" | "sigmoid" | "tanh";
 
 /** Library order, which is also a valid definition order: sigmoid and tanh call knn_vexp. */
@@ -144,11 +146,6 @@ export const VECTOR_MATH_ERROR_BOUNDS: Record<VectorMathFunction, { ulp: number;
 	sigmoid: { ulp: 2.0, abs: 7.2e-8, domain: "[-87.3, 40]", points: 2228132251, reference: "1 / (1 + glibc exp(-x)) in double" },
 	tanh: { ulp: 1.1, domain: "[-10, 10]", points: 2185232385, reference: "glibc tanh (double)" },
 };
-
-/** 16777216 -> "16,777,216" without depending on the runtime's locale data. */
-function groupDigits(n: number): string {
-	return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-}
 
 /** Lines for the generated header's comment, one per function in `used` (library order, no duplicates). */
 export function vectorMathErrorSummary(used: Iterable<VectorMathFunction>): string[] {
