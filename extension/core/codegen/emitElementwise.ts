@@ -2,7 +2,7 @@ import { type GraphNode, attrFloat } from "../graph/graph";
 import { shapeSize } from "../graph/tensor";
 import { CompileError } from "./compileError";
 import { type EmitContext, floatLiteral, unaryExpression } from "./emitKernels";
-import type { Buffer, ElementwiseChain, KernelStep } from "./program";
+import type { Buffer, KernelStep } from "./program";
 import { type Lanes, VECTOR_WIDTH, perWidth } from "./vectorLibrary";
 
 // The C of a fused elementwise step (fuseElementwise.ts): one pass over the elements, a vector at a time, every
@@ -25,9 +25,6 @@ export function chainAccess(input: Buffer, output: Buffer): ChainAccess {
 
 
 
-
-/** Ops of a few instructions: chains of only these gain nothing from interleaving. */
-const CHEAP_OPS = new Set(["Add", "AddV2", "BiasAdd", "AddN", "Sub", "Mul", "Maximum", "Minimum", "SquaredDifference", "Neg", "Square", "Abs", "Relu", "Relu6", "LeakyRelu"]);
 
 /** Statements defining `const knn_vf ${name}` as `node` applied to the knn_vf locals `args`. */
 function vectorOp(node: GraphNode, name: string, args: string[], ctx: EmitContext, lanes: Lanes): string[] {
@@ -70,67 +67,32 @@ export function elementwiseChain(step: KernelStep, ctx: EmitContext): string[] {
 	// The memory plan keeps a step's inputs and outputs apart (fuseElementwise.ts runs before it).
 	step.inputs.forEach((b, k) => lines.push(`const float *const restrict in${k} = ${ctx.addr(b)};`));
 	step.outputs.forEach((b, k) => lines.push(`float *const restrict out${k} = ${ctx.addr(b, true)};`));
-	const across = vectorsSideBySide(chain, access);
 	return [...lines, ...perWidth((lanes) => {
-		const vectors = Math.max(1, Math.min(across, Math.floor(n / lanes)));
-		const interleaved = n - (n % (vectors * lanes));
 		const full = n - (n % lanes);
 		const body: string[] = [];
 		// A broadcast scalar is read once, before any output is written.
 		access.forEach((mode, k) => mode === "scalar" && body.push(`const knn_vf x${k} = knn_splat(in${k}[0]);`));
-		// `count` lanes of `side` vectors from element i; names of vector u end in _u when there are several. Each
-		// input is loaded where it is first used and each output stored as soon as it is computed (outputs never
-		// share memory with inputs), so few values are live at once.
-		const pass = (count: number, side: number): string[] => {
+		// `count` lanes from element i. Each input is loaded where it is first used and each output stored as soon
+		// as it is computed (outputs never share memory with inputs), so few values are live at once: more than the
+		// 16 vector registers hold would spill to a stack frame the kernel keeps under 512 bytes.
+		const pass = (count: number): string[] => {
 			const statements: string[] = [];
-			const name = (base: string, u: number) => (side > 1 ? `${base}_${u}` : base);
-			const at = (u: number) => (u > 0 ? `i + ${u * lanes}` : "i");
-			const each = (make: (u: number) => string[]) => {
-				for (let u = 0; u < side; u++) statements.push(...make(u));
-			};
 			const loaded = new Set<number>();
-			const operand = (o: number, u: number) => (o >= 0 ? (access[o] === "scalar" ? `x${o}` : name(`x${o}`, u)) : name(`t${-1 - o}`, u));
 			chain.ops.forEach((op, j) => {
 				for (const k of op.operands) {
 					if (k < 0 || access[k] === "scalar" || loaded.has(k)) continue;
 					loaded.add(k);
-					const from = access[k] === "row" ? `in${k} + (${"AT"}) % ${step.inputs[k].size}` : `in${k} + AT`;
-					each((u) => [`const knn_vf ${name(`x${k}`, u)} = ${count === lanes ? `knn_vload(${from.replace("AT", at(u))})` : `knn_vload_part(${from.replace("AT", at(u))}, ${count})`};`]);
+					const from = access[k] === "row" ? `in${k} + i % ${step.inputs[k].size}` : `in${k} + i`;
+					statements.push(`const knn_vf x${k} = ${count === lanes ? `knn_vload(${from})` : `knn_vload_part(${from}, ${count})`};`);
 				}
-				each((u) => vectorOp(op.node, name(`t${j}`, u), op.operands.map((o) => operand(o, u)), ctx, lanes));
-				chain.stores.forEach((stored, k) => stored === j && each((u) => [count === lanes
-					? `knn_vstore(out${k} + ${at(u)}, ${name(`t${j}`, u)});` : `knn_vstore_part(out${k} + ${at(u)}, ${name(`t${j}`, u)}, ${count});`]));
+				statements.push(...vectorOp(op.node, `t${j}`, op.operands.map((o) => (o >= 0 ? `x${o}` : `t${-1 - o}`)), ctx, lanes));
+				chain.stores.forEach((stored, k) => stored === j && statements.push(count === lanes
+					? `knn_vstore(out${k} + i, t${j});` : `knn_vstore_part(out${k} + i, t${j}, ${count});`));
 			});
 			return statements;
 		};
-		if (vectors > 1 && interleaved > 0) body.push(`for (int i = 0; i < ${interleaved}; i += ${vectors * lanes}) {`, ...pass(lanes, vectors).map((l) => `\t${l}`), "}");
-		const start = vectors > 1 ? interleaved : 0;
-		if (full > start) body.push(`for (int i = ${start}; i < ${full}; i += ${lanes}) {`, ...pass(lanes, 1).map((l) => `\t${l}`), "}");
-		if (full < n) body.push("{", `\tconst int i = ${full};`, ...pass(n - full, 1).map((l) => `\t${l}`), "}");
+		if (full > 0) body.push(`for (int i = 0; i < ${full}; i += ${lanes}) {`, ...pass(lanes).map((l) => `\t${l}`), "}");
+		if (full < n) body.push("{", `\tconst int i = ${full};`, ...pass(n - full).map((l) => `\t${l}`), "}");
 		return body;
 	})];
-}
-
-/**
- * How many vectors a pass computes side by side. A chain with transcendental ops (an LSTM cell's gates) is a long
- * dependency chain: several vectors, statement by statement, let the core overlap them, as far as the 16 vector
- * registers hold their live values (more would spill to a stack frame the kernel keeps under 512 bytes).
- */
-function vectorsSideBySide(chain: ElementwiseChain, access: ChainAccess[]): number {
-	if (chain.ops.every((op) => CHEAP_OPS.has(op.node.op))) return 1;
-	// Values live at each op: loaded inputs and op values from their definition to their last use.
-	const lastUse = new Map<string, number>();
-	chain.ops.forEach((op, j) => op.operands.forEach((o) => (o < 0 || access[o] !== "scalar") && lastUse.set(o >= 0 ? `x${o}` : `t${-1 - o}`, j)));
-	const defined = new Map<string, number>();
-	chain.ops.forEach((op, j) => {
-		for (const o of op.operands) if (o >= 0 && access[o] !== "scalar" && !defined.has(`x${o}`)) defined.set(`x${o}`, j);
-		defined.set(`t${j}`, j);
-	});
-	let most = 1;
-	chain.ops.forEach((_, j) => {
-		let live = 0;
-		defined.forEach((from, value) => from <= j && (lastUse.get(value) ?? from) >= j && live++);
-		most = Math.max(most, live);
-	});
-	return most <= 4 ? 4 : most <= 8 ? 2 : 1;
 }
