@@ -72,9 +72,9 @@ interface Panel {
  */
 function block(g: Geometry, lanes: Lanes, rows: number, panel: Panel, bias: boolean, activation: GraphNode | undefined, ctx: EmitContext): string[] {
 	const width = Math.ceil(panel.valid / lanes);
-	// With few accumulators, each would wait on its own previous multiply-add (4 cycles, 2 issued a cycle): odd k
-	// then go to a second set, added to the first at the end.
-	const phases = rows * width <= MAX_ACCUMULATORS / 2 && g.K >= 2 ? 2 : 1;
+	// With few accumulators, each would wait on its own previous multiply-add (4 cycles, 2 issued a cycle): k then
+	// goes round-robin to up to 4 sets (8 accumulators in all), added together at the end.
+	const phases = Math.max(1, Math.min(4, g.K, Math.floor(MAX_ACCUMULATORS / (rows * width))));
 	const acc = (r: number, v: number, phase = 0) => `acc${r}_${v}${phase ? `_${phase}` : ""}`;
 	const lines: string[] = [];
 	for (let phase = 0; phase < phases; phase++) for (let r = 0; r < rows; r++) for (let v = 0; v < width; v++) lines.push(`knn_vf ${acc(r, v, phase)} = knn_splat(0.0f);`);
@@ -91,11 +91,11 @@ function block(g: Geometry, lanes: Lanes, rows: number, panel: Panel, bias: bool
 	for (let phase = 0; phase < phases; phase++) step(phase ? `k + ${phase}` : "k", phase, "\t");
 	lines.push("}");
 	if (paired < g.K) {
-		lines.push("{", `\tconst int k = ${paired};`);
+		lines.push(`for (int k = ${paired}; k < ${g.K}; ++k) {`);
 		step("k", 0, "\t");
 		lines.push("}");
 	}
-	if (phases === 2) for (let r = 0; r < rows; r++) for (let v = 0; v < width; v++) lines.push(`${acc(r, v)} += ${acc(r, v, 1)};`);
+	for (let phase = 1; phase < phases; phase++) for (let r = 0; r < rows; r++) for (let v = 0; v < width; v++) lines.push(`${acc(r, v)} += ${acc(r, v, phase)};`);
 	for (let r = 0; r < rows; r++) {
 		for (let v = 0; v < width; v++) {
 			const n = `${panel.column} + ${v * lanes}`;
