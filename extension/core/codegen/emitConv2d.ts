@@ -1,7 +1,7 @@
 import { type GraphNode, attrString } from "../graph/graph";
 import { formatShape, numbers } from "../graph/tensor";
 import { type EmitContext, unaryExpression } from "./emitKernels";
-import { vectorActivation } from "./emitMatMul";
+import { vectorActivation } from "./emitElementwise";
 import type { Buffer, KernelStep } from "./program";
 import { type Lanes, VECTOR_WIDTH, perWidth } from "./vectorLibrary";
 import { type Window2d, borderColumns, fail, indent, insideGroups, pixelWalk, window2d } from "./window2d";

@@ -55,6 +55,12 @@ function vectorOp(node: GraphNode, name: string, args: string[], ctx: EmitContex
 	}
 }
 
+/** Statements applying a fused `activation` to the knn_vf `v` (of `lanes` lanes) in place, or none. */
+export function vectorActivation(activation: GraphNode | undefined, v: string, ctx: EmitContext, lanes: Lanes): string[] {
+	if (!activation) return [];
+	return ["{", ...vectorOp(activation, "activated", [v], ctx, lanes).map((l) => `\t${l}`), `\t${v} = activated;`, "}"];
+}
+
 /** The fused elementwise step's C. */
 export function elementwiseChain(step: KernelStep, ctx: EmitContext): string[] {
 	const chain = step.chain;

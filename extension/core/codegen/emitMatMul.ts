@@ -1,6 +1,7 @@
 import { attrBool } from "../graph/graph";
 import { numbers } from "../graph/tensor";
 import { type EmitContext, unaryExpression } from "./emitKernels";
+import { vectorActivation } from "./emitElementwise";
 import type { GraphNode } from "../graph/graph";
 import type { KernelStep } from "./program";
 import { type Lanes, VECTOR_WIDTH, perWidth } from "./vectorLibrary";
@@ -14,18 +15,6 @@ import { type Lanes, VECTOR_WIDTH, perWidth } from "./vectorLibrary";
 const MAX_ACCUMULATORS = 8;
 /** Panels are this many times VECTOR_WIDTH columns wide. */
 const PANEL_VECTORS = 4;
-
-/** Statements applying `activation` to the knn_vf `v` (of `lanes` lanes) in place, or none. */
-export function vectorActivation(activation: GraphNode | undefined, v: string, ctx: EmitContext, lanes: Lanes): string[] {
-	if (!activation) return [];
-	switch (activation.op) {
-		case "Relu": return [`${v} = knn_vselect(${v} > knn_splat(0.0f), ${v}, knn_splat(0.0f));`];
-		case "Relu6": return [`${v} = knn_vselect(${v} > knn_splat(0.0f), knn_vmin(${v}, knn_splat(6.0f)), knn_splat(0.0f));`];
-		case "Sigmoid": return [`${v} = ${ctx.vmath("sigmoid")}(${v});`];
-		case "Tanh": return [`${v} = ${ctx.vmath("tanh")}(${v});`];
-		default: return [`for (int j = 0; j < ${lanes}; ++j) {`, `\tconst float s = ${v}[j];`, `\t${v}[j] = ${unaryExpression(activation, "s", ctx)};`, "}"];
-	}
-}
 
 interface Geometry {
 	M: number;
