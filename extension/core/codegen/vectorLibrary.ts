@@ -21,9 +21,6 @@ typedef float knn_vf __attribute__((__vector_size__(32)));
 /* Unaligned, aliasing any float: for loads and stores at any float address. */
 typedef float knn_vfu __attribute__((__vector_size__(32), __aligned__(4), __may_alias__));
 typedef int knn_vi __attribute__((__vector_size__(32)));
-/* Names for kernels written only for 8 lanes (under #if KNN_LANES == 8). */
-typedef knn_vf knn_v8;
-typedef knn_vi knn_i8;
 #define KNN_SPLAT(x) { x, x, x, x, x, x, x, x }
 #else
 #define KNN_LANES 4
@@ -38,11 +35,6 @@ typedef int knn_vi __attribute__((__vector_size__(16)));
 KNN_INLINE knn_vf knn_splat(float x)
 {
 	const knn_vf v = KNN_SPLAT(x);
-	return v;
-}
-KNN_INLINE knn_vi knn_splati(int x)
-{
-	const knn_vi v = KNN_SPLAT(x);
 	return v;
 }
 /* mask ? a : b lane by lane, for a mask from a vector comparison (all ones or all zeros per lane). */
