@@ -28,6 +28,7 @@ const WEBVIEW_OUT = "dist/webview";
 const WEBVIEWS = [
 	{ entry: "webview/graph/main.ts", css: "webview/graph/graph.css", name: "graph" },
 	{ entry: "webview/compare/main.ts", css: "webview/compare/compare.css", name: "compare" },
+	{ entry: "webview/datapath/main.ts", css: "webview/datapath/datapath.css", name: "datapath" },
 ];
 // Files the webview HTML loads besides the entries (see extension/vscode/webviewHtml.ts).
 const WEBVIEW_ASSETS = [

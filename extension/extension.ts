@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import type { KernelNNApi } from "./vscode/api";
 import { registerComparePanel, webviewSummary } from "./vscode/compare/register";
+import { registerDatapath } from "./vscode/datapath/register";
 import { registerCommands } from "./vscode/commands";
 import { GraphCache, registerConfigDiagnostics } from "./vscode/configLanguage";
 import { Deployer } from "./vscode/deployCommand";
@@ -37,6 +38,7 @@ export function activate(context: vscode.ExtensionContext): KernelNNApi {
 		registerStatusBar(targets, sandbox),
 		registerGraphInspector(services),
 		registerComparePanel(services),
+		registerDatapath(context, targets, componentLog(log, "datapath"), log),
 	);
 	return {
 		lastDeployReport: () => services.lastReport(),

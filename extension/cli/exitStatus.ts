@@ -15,7 +15,7 @@ const EXIT_STATUS: Record<KnnErrorCode, number> = {
 	"usage": 2, "name": 2,
 	"path": 1, "model": 1, "config": 1, "input": 1, "checkpoint": 1, "freeze": 1, "graph": 1,
 	"kernel": 1, "execution": 1, "compile": 1, "quantize": 1, "budget": 1,
-	"build": 1, "deploy": 1, "kernel-log": 1, "sandbox": 1, "not-installed": 1, "process": 1, "timeout": 1, "cancelled": 1,
+	"build": 1, "deploy": 1, "kernel-log": 1, "sandbox": 1, "not-installed": 1, "process": 1, "timeout": 1, "cancelled": 1, "runtime": 1,
 	"host-key-changed": 1, "host-key-unknown": 1, "host-key-revoked": 1, "auth": 1, "connect": 1, "disconnected": 1,
 	"command": 1, "transfer": 1,
 };

@@ -22,6 +22,7 @@ import { writeCompiledModule } from "../core/kmod/moduleProject";
 import { sandbox } from "./sandboxCommand";
 import { quantize } from "./quantizeCommand";
 import { TARGET_USAGE, deployCommand, dmesgCommand } from "./targetCommands";
+import { RUNTIME_USAGE, runtimeCommand } from "./runtimeCommand";
 import { reportPeakMemoryOnExit, takeMemoryOption } from "./memoryOption";
 import { UsageError, reportFailure } from "./exitStatus";
 import { readInputsFile } from "./inputsFile";
@@ -36,13 +37,14 @@ const USAGE = `knn: Kernel NN command line
   knn config MODEL.onnx|MODEL.tflite [--feed NAME=D0xD1x...] [--fetch NAME,...] --out graph.config.pbtxt
   knn config MODEL --check graph.config.pbtxt [--checkpoint PREFIX]
   knn run MODEL --config graph.config.pbtxt --inputs INPUTS.json [--checkpoint PREFIX] [--json]
-  knn compile MODEL --config graph.config.pbtxt --prefix NAME --out DIR [--template selftest|tcp] [--host-driver]
+  knn compile MODEL --config graph.config.pbtxt --prefix NAME --out DIR [--template selftest|tcp|app --app A] [--host-driver]
              [--no-fpu] [--checkpoint PREFIX]
 
   knn quantize MODEL --config graph.config.pbtxt --calibration DATA.npy|INPUTS.json --out MODEL_int8.tflite
              [--per-channel] [--checkpoint PREFIX] [--json]
 
 ${TARGET_USAGE}
+${RUNTIME_USAGE}
   knn sandbox start|stop|status|ssh [--dir DIR] [--json]
 
 MODEL is a frozen GraphDef (.pb or .pbtxt), a MetaGraphDef (.meta), a SavedModel directory, an ONNX model (.onnx)
@@ -196,7 +198,7 @@ function compile(args: string[]): number {
 		args, allowPositionals: true,
 		options: {
 			config: { type: "string" }, prefix: { type: "string" }, out: { type: "string" }, checkpoint: { type: "string" },
-			template: { type: "string", default: "selftest" }, "host-driver": { type: "boolean" }, "no-fpu": { type: "boolean" },
+			template: { type: "string", default: "selftest" }, "host-driver": { type: "boolean" }, "no-fpu": { type: "boolean" }, app: { type: "string" },
 		},
 	});
 	const modelPath = required(positionals[0], "MODEL");
@@ -204,12 +206,13 @@ function compile(args: string[]): number {
 	const prefix = validatePrefix(required(values.prefix, "--prefix NAME"));
 	const out = outputFolder(required(values.out, "--out DIR"));
 	const template = values.template;
-	if (template !== "selftest" && template !== "tcp") throw new UsageError(`--template must be selftest or tcp, not "${template}"`);
+	if (template !== "selftest" && template !== "tcp" && template !== "app") throw new UsageError(`--template must be selftest, tcp or app, not "${template}"`);
+	if ((template === "app") !== (values.app !== undefined)) throw new UsageError("--template app and --app A go together: the app template registers the model into knn_core's application A");
 	const start = performance.now();
 	const { graph, parsed } = loadConfigured(modelPath, configPath, values.checkpoint);
 	const noFpu = values["no-fpu"] === true;
 	const compiled = compileModel(graph, parsed.config, prefix, `${path.basename(modelPath)} with ${path.basename(configPath)}`, { noFpu });
-	const moduleFiles = writeCompiledModule(out, compiled, template);
+	const moduleFiles = writeCompiledModule(out, compiled, template, values.app ? { app: values.app } : undefined);
 	if (values["host-driver"]) writeFileAtomic(path.join(out, `${prefix}_host.c`), hostDriverSource(prefix));
 	const r = compiled.report;
 	printErr(`${out}: ${[...compiled.files.map((f) => f.name), ...moduleFiles.map((f) => path.basename(f))].join(", ")}`);
@@ -218,7 +221,7 @@ function compile(args: string[]): number {
 }
 
 const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
-	inspect, freeze, config, run, compile, quantize, deploy: deployCommand, dmesg: dmesgCommand, sandbox,
+	inspect, freeze, config, run, compile, quantize, deploy: deployCommand, dmesg: dmesgCommand, sandbox, runtime: runtimeCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -13,11 +13,14 @@ export const SANDBOX_USAGE = `knn sandbox: a disposable QEMU VM running Debian's
   knn sandbox start  [--dir DIR] [--json] [--kernel-release RELEASE]
                      [--kernel BZIMAGE --headers-dir BUILD_DIR [--modules-dir LIB_MODULES_DIR]]
                      [--memory MIB] [--cpus N] [--port PORT] [--accel auto|kvm|tcg] [--no-build-share]
-                     [--timeout SECONDS] [--assets-dir DIR] [--no-install]
+                     [--timeout SECONDS] [--assets-dir DIR] [--no-install] [--append WORD]...
   knn sandbox stop   [--dir DIR] [--json]
   knn sandbox status [--dir DIR] [--json]      exit status 0 when running, 3 when not
   knn sandbox ssh    [--dir DIR] [--] [COMMAND...]
 
+The kernel: --kernel-release RELEASE (one with /usr/src/linux-headers-RELEASE), else the newest whose image is
+installed in /boot, else the newest whose image apt can download. --append adds one kernel command line word, for
+example --append slub_debug=FZPU --append kfence.sample_interval=1.
 DIR defaults to .sandbox in the Kernel NN checkout. Inside the VM, ${GUEST_BUILD_HELPER} ${GUEST_WORK_ROOT}/NAME
 builds a module project uploaded there with the host's compiler and headers (shared read-only).`;
 
@@ -60,6 +63,7 @@ async function start(args: string[]): Promise<number> {
 			"headers-dir": { type: "string" }, "modules-dir": { type: "string" }, memory: { type: "string" }, cpus: { type: "string" },
 			port: { type: "string" }, accel: { type: "string", default: "auto" }, "no-build-share": { type: "boolean" },
 			timeout: { type: "string" }, "assets-dir": { type: "string" }, "no-install": { type: "boolean" },
+			append: { type: "string", multiple: true },
 		},
 	});
 	const accel = values.accel;
@@ -80,6 +84,7 @@ async function start(args: string[]): Promise<number> {
 		buildShare: !values["no-build-share"],
 		install: !values["no-install"],
 		bootTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
+		append: values.append,
 		log: (message) => console.error(`knn sandbox: ${message}`),
 	});
 	console.log(values.json ? JSON.stringify(info, null, 2) : describe(info));

@@ -12,18 +12,21 @@ import { parseTarget } from "../core/targets/targetSpec";
 import { UsageError } from "./exitStatus";
 import { readInputsFile } from "./inputsFile";
 import { printJson, printOut } from "./output";
+import { runtimeCacheDir } from "../core/runtime/cacheDir";
 
 export const TARGET_USAGE = `  knn deploy MODEL --config CFG --target sandbox|ssh://user@host:port|local --inputs INPUTS.json
              [--prefix NAME] [--build-on local|target] [--kdir DIR] [--keep] [--tolerance T] [--checkpoint PREFIX]
-             [--bench N] [--no-fpu] [--timeout SECONDS] [--json] [--accept-new-host-key] [--sandbox-dir DIR]
-             (--timeout: how long the self-test may run before the module is unloaded; default 30 s + 5 ms a step)
+             [--bench N] [--no-fpu] [--timeout SECONDS] [--app tcp|netfilter|NAME] [--json] [--accept-new-host-key]
+             [--sandbox-dir DIR]
+             (--timeout: how long the self-test may run before the module is unloaded; default 30 s + 5 ms a step;
+             --app: register into that knn_core application's standby slot; with --keep, activate it once it passes)
   knn dmesg --target T [--follow] [--module NAME] [--levels] [--accept-new-host-key] [--sandbox-dir DIR]`;
 
 function defaultSandboxDir(): string {
 	return path.join(path.dirname(findTemplateDir()), ".sandbox");
 }
 
-function open(target: string, values: { "accept-new-host-key"?: boolean; "sandbox-dir"?: string }): OpenedTarget {
+export function openCliTarget(target: string, values: { "accept-new-host-key"?: boolean; "sandbox-dir"?: string }): OpenedTarget {
 	return openTarget(parseTarget(target), {
 		sandboxDir: values["sandbox-dir"] ?? defaultSandboxDir(),
 		onUnknownHostKey: async (key) => {
@@ -38,7 +41,7 @@ function open(target: string, values: { "accept-new-host-key"?: boolean; "sandbo
 	});
 }
 
-const TARGET_OPTIONS = {
+export const TARGET_OPTIONS = {
 	target: { type: "string" }, "accept-new-host-key": { type: "boolean" }, "sandbox-dir": { type: "string" },
 } as const;
 
@@ -52,6 +55,7 @@ export function formatReport(report: DeployReport, inGuest = false): string {
 		const where = inGuest ? "in the guest" : `on ${report.target}`;
 		lines.push(`  user-space same C over ${report.userBench.calls} calls: median ${report.userBench.medianNs} ns, p99 ${report.userBench.p99Ns} ns, min ${report.userBench.minNs} ns, simd=${report.userBench.simd} (${where})`);
 	}
+	if (report.runtime) lines.push(`  knn_core: model ${report.runtime.modelId} in the ${report.runtime.app} application, ${report.runtime.activated ? "active" : "not activated"}`);
 	lines.push(`  target left with: ${report.finalState}`);
 	if (report.kernelHealth) lines.push(`  target kernel: ${describeKernelHealth(report.kernelHealth)}${report.kernelHealth.action ? `; ${report.kernelHealth.action}` : ""}`);
 	if (report.error) lines.push(`  error: ${report.error}`);
@@ -64,7 +68,7 @@ export async function deployCommand(args: string[]): Promise<number> {
 		options: {
 			...TARGET_OPTIONS, config: { type: "string" }, inputs: { type: "string" }, prefix: { type: "string" }, "build-on": { type: "string", default: "local" },
 			kdir: { type: "string" }, keep: { type: "boolean" }, tolerance: { type: "string", default: "1e-6" }, checkpoint: { type: "string" },
-			bench: { type: "string" }, json: { type: "boolean" }, "no-fpu": { type: "boolean" }, timeout: { type: "string" },
+			bench: { type: "string" }, json: { type: "boolean" }, "no-fpu": { type: "boolean" }, timeout: { type: "string" }, app: { type: "string" },
 		},
 	});
 	const modelPath = positionals[0];
@@ -77,14 +81,15 @@ export async function deployCommand(args: string[]): Promise<number> {
 	if (timeoutSeconds !== undefined && !(timeoutSeconds > 0 && timeoutSeconds <= 86_400)) throw new UsageError(`--timeout must be a number of seconds above 0, at most 86400, not "${values.timeout}"`);
 	// Checked before the target is opened or any folder is made.
 	const prefix = validatePrefix(values.prefix ?? prefixFromModelName(path.basename(modelPath)));
+	if (values.app !== undefined && !/^[A-Za-z0-9_]{1,31}$/.test(values.app)) throw new UsageError(`--app must be 1 to 31 letters, digits or underscores, not ${JSON.stringify(values.app)}`);
 	const inputs = readInputsFile(values.inputs);
-	const { target, remoteBuild } = open(values.target, values);
+	const { target, remoteBuild } = openCliTarget(values.target, values);
 	const controller = new AbortController();
 	process.once("SIGINT", () => controller.abort());
 	try {
 		const report = await deploy({
 			modelPath, configPath: values.config, checkpoint: values.checkpoint, inputs, target, prefix, buildOn, kdir: values.kdir, remoteBuild,
-			keep: Boolean(values.keep), tolerance, noFpu: values["no-fpu"] === true, extraParameters: values.bench ? [`bench=${values.bench}`] : [], signal: controller.signal,
+			keep: Boolean(values.keep), tolerance, app: values.app, runtimeCacheDir: runtimeCacheDir(), noFpu: values["no-fpu"] === true, extraParameters: values.bench ? [`bench=${values.bench}`] : [], signal: controller.signal,
 			selftestTimeoutMs: timeoutSeconds === undefined ? undefined : Math.round(timeoutSeconds * 1000),
 			onStage: values.json ? undefined : (stage, phase) => { if (phase === "start") process.stderr.write(`knn deploy: ${stage.name}...\n`); },
 		});
@@ -120,7 +125,7 @@ export async function dmesgCommand(args: string[]): Promise<number> {
 			printOut(`${values.levels ? `<${LEVEL_NAMES[record.level]}> ` : ""}${formatRecord(record)}`);
 		}
 	};
-	const { target } = open(values.target, values);
+	const { target } = openCliTarget(values.target, values);
 	try {
 		if (!values.follow) {
 			print(await readKernelLog(target));

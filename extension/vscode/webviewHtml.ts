@@ -10,7 +10,7 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
  * An empty page with a strict CSP: no inline code, scripts only with this page's nonce, styles and fonts from
  * the webview's own origin. The data comes later, through messages, never in the HTML.
  */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, entry: "graph" | "compare", title: string): string {
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, entry: "graph" | "compare" | "datapath", title: string): string {
 	const nonce = randomBytes(18).toString("base64");
 	const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview", file)).toString();
 	const csp = [

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -32,6 +32,20 @@ export function knn(...args: string[]): CliResult {
 	const start = performance.now();
 	const result = spawnSync(process.execPath, [script, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
 	return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - start };
+}
+
+/** knn ARGS... without blocking this process's event loop, so streams and timers of the test keep running. */
+export function knnAsync(...args: string[]): Promise<CliResult> {
+	const script = cliPath();
+	const start = performance.now();
+	return new Promise((resolve) => {
+		const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+		let stdout = "";
+		let stderr = "";
+		child.stdout.setEncoding("utf8").on("data", (chunk: string) => { stdout += chunk; });
+		child.stderr.setEncoding("utf8").on("data", (chunk: string) => { stderr += chunk; });
+		child.on("close", (code) => resolve({ status: code ?? -1, stdout, stderr, ms: performance.now() - start }));
+	});
 }
 
 export function tempDir(prefix: string): string {

@@ -94,7 +94,7 @@ describe("module project generation", () => {
 		const dir = tempDir("kmod-files");
 		const files = writeModuleProject(dir, TINY);
 		assert.deepEqual(files.map((f) => path.basename(f)).sort(),
-			["Kbuild", "Makefile", "README.md", "knn_bits.h", "knn_fpu.h", "knn_tensors.h", "tiny_main.c", "tiny_model_avx2.c", "tiny_model_sse2.c"]);
+			["Kbuild", "Makefile", "README.md", "knn_bits.h", "knn_fpu.h", "knn_selftest.h", "knn_tensors.h", "tiny_main.c", "tiny_model_avx2.c", "tiny_model_sse2.c"]);
 		assert.deepEqual(fs.readdirSync(dir).sort(), files.map((f) => path.basename(f)).sort(), "no temporary files left behind");
 		const kbuild = fs.readFileSync(path.join(dir, "Kbuild"), "utf8");
 		assert.match(kbuild, /^obj-m := tiny\.o$/m);
@@ -122,10 +122,10 @@ describe("module project generation", () => {
 	});
 });
 
-describe("integer float helpers (kmod/knn_bits.h) in user space", () => {
+describe("integer float helpers (kmod/templates/common/knn_bits.h) in user space", () => {
 	it("print exactly like glibc's %.7e, build floats like (float)(num/den) and parse the module parameters", () => {
 		const exe = path.join(tempDir("kmod-bits"), "bits_check");
-		gcc("-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", findTemplateDir(), path.join(FIXTURES, "bits_check.c"), "-o", exe);
+		gcc("-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", path.join(findTemplateDir(), "templates", "common"), path.join(FIXTURES, "bits_check.c"), "-o", exe);
 		const result = spawnSync(exe, { encoding: "utf8" });
 		assert.equal(result.status, 0, result.stdout + result.stderr);
 		assert.match(result.stdout, /knn_format_float_bits checked=\d{7} mismatches=0/);

@@ -72,10 +72,11 @@ describe("module prefixes", () => {
 
 	it("reserves every knn_* name the module templates use, so NAME_run and struct NAME cannot meet them", () => {
 		const names = new Set<string>();
-		for (const file of fs.readdirSync(path.join(ROOT, "kmod"))) {
-			for (const match of fs.readFileSync(path.join(ROOT, "kmod", file), "utf8").matchAll(/\bknn_[A-Za-z0-9_]+/g)) names.add(match[0]);
+		for (const file of fs.readdirSync(path.join(ROOT, "kmod", "templates"), { recursive: true, encoding: "utf8" })) {
+			if (!fs.statSync(path.join(ROOT, "kmod", "templates", file)).isFile()) continue;
+			for (const match of fs.readFileSync(path.join(ROOT, "kmod", "templates", file), "utf8").matchAll(/\bknn_[A-Za-z0-9_]+/g)) names.add(match[0]);
 		}
-		assert.ok(names.size > 20, `only ${names.size} knn_* names found in kmod/`);
+		assert.ok(names.size > 20, `only ${names.size} knn_* names found in kmod/templates/`);
 		for (const name of names) assert.throws(() => validatePrefix(name), PrefixError, name);
 	});
 

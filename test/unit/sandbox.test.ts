@@ -159,7 +159,7 @@ describe("sandbox VM (QEMU, Debian's kernel, OpenSSH)", () => {
 		const token = `host${process.pid}`;
 		const run = await sandbox.ssh(`modinfo -F vermagic /tmp/knn_hello.ko && insmod /tmp/knn_hello.ko token=${token} && dmesg | grep knn_hello: ; rmmod knn_hello`);
 		assert.equal(run.code, 0, run.stderr);
-		assert.match(run.stdout, new RegExp(`^${kver.replace(/\./g, "\\.")} SMP`));
+		assert.match(run.stdout, new RegExp(`^${kver.replace(/[.+]/g, "\\$&")} SMP`));
 		assert.match(run.stdout, new RegExp(`knn_hello: hello ${token}`));
 	});
 

@@ -22,6 +22,8 @@ import { type SimdLevel, isSimdLevel } from "../kmod/simdLevels";
 import { codedError } from "../util/errors";
 import { validatePrefix } from "../kmod/modulePrefix";
 import { makeTempDir } from "../util/safePaths";
+import { parseAppLine, prepareApplication } from "./appDeploy";
+import { activateModel } from "../runtime/client";
 
 export interface DeployOptions {
 	modelPath: string;
@@ -41,6 +43,14 @@ export interface DeployOptions {
 	tolerance: number;
 	/** Integer-only code (knn compile --no-fpu): fixed-point edges, no FPU flags, objdump-checked objects. */
 	noFpu?: boolean;
+	/**
+	 * A knn_core application (tcp, netfilter or a name of your own): the module registers the model into its standby
+	 * slot, and with keep the model is activated once the self-test matches the reference. knn_core must be loaded
+	 * (knn runtime install); an application of another name is created with the model's sizes.
+	 */
+	app?: string;
+	/** Where knn runtime install keeps knn_core's build per kernel release (its Module.symvers links the module). */
+	runtimeCacheDir?: string;
 	/** Extra module parameters (bench=N, fail_selftest=1). */
 	extraParameters?: string[];
 	/** How long the self-test may run before the module is unloaded; default from the steps (selftestTimeout). */
@@ -75,6 +85,8 @@ export interface DeployReport {
 	simd?: string;
 	/** With a bench count: the same C timed in user space on the target, at the same level (BenchLine.simd). */
 	userBench?: BenchLine;
+	/** With app: the application and the id knn_core gave the model; activated tells whether it became the active one. */
+	runtime?: { app: string; modelId: number; activated: boolean };
 	/** New oops, BUG, WARNING or taint in the target's kernel since the deploy began; absent if it never reached the target. */
 	kernelHealth?: KernelHealth;
 	error?: string;
@@ -86,12 +98,14 @@ export class DeployError extends codedError("deploy", "DeployError") {}
 const REMOTE_ROOT = "/tmp/knn";
 
 /** The stages deploy() runs for these options, in order: what a progress display counts. */
-export function deployStages(options: Pick<DeployOptions, "buildOn" | "noFpu" | "keep" | "extraParameters">): string[] {
+export function deployStages(options: Pick<DeployOptions, "buildOn" | "noFpu" | "keep" | "extraParameters" | "app">): string[] {
 	const build = options.buildOn === "target" ? ["upload", "build"] : ["build", "upload"];
 	const check = options.noFpu ? ["check no FPU"] : [];
 	const built = options.buildOn === "target" ? [...build, ...check] : [build[0], ...check, build[1]];
 	const userBench = benchCallsOf(options.extraParameters) > 0 ? ["user-space bench"] : [];
-	return ["compile", "write module project", "target kernel", ...built, "check vermagic", "load", "self-test", "compare", ...userBench, options.keep ? "keep" : "unload"];
+	const runtime = options.app ? ["runtime"] : [];
+	const finish = options.keep ? [...(options.app ? ["activate"] : []), "keep"] : ["unload"];
+	return ["compile", "write module project", "target kernel", ...runtime, ...built, "check vermagic", "load", "self-test", "compare", ...userBench, ...finish];
 }
 
 /** The bench=N among the module parameters, 0 without one. */
@@ -195,7 +209,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 
 		const projectDir = path.join(workDir, prefix);
 		await stage("write module project", async () => {
-			writeCompiledModule(projectDir, model, "selftest");
+			writeCompiledModule(projectDir, model, options.app ? "app" : "selftest", options.app ? { app: options.app } : undefined);
 		});
 
 		const kernelRelease = await stage("target kernel", async () => {
@@ -204,6 +218,12 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 			return release;
 		});
 		report.kernelRelease = kernelRelease;
+		let extraSymbols: string | undefined;
+		if (options.app) {
+			const app = options.app;
+			if (options.buildOn !== "local") throw new DeployError(`--app ${app}: a model module for knn_core is built locally against knn_core's Module.symvers; use --build-on local`);
+			extraSymbols = await stage("runtime", () => prepareApplication(target, app, model, kernelRelease, options, stageSignal));
+		}
 		const localKo = path.join(projectDir, layout.koFile);
 		await run("mkdir", ["-p", remoteDir], `mkdir ${remoteDir}`);
 
@@ -213,7 +233,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 				if (!fs.existsSync(path.join(kdir, "Makefile"))) {
 					throw new DeployError(`no kernel headers for the target's kernel ${kernelRelease} at ${kdir}: install linux-headers-${kernelRelease}, pass the build directory, or build on the target`);
 				}
-				await localMake(projectDir, kdir, options);
+				await localMake(projectDir, kdir, options, extraSymbols);
 			});
 			if (options.noFpu) {
 				await stage("check no FPU", async () => rejectFloat(await moduleObjectsWithFloat(projectDir, layout.koFile)));
@@ -245,6 +265,9 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 		});
 
 		const logBefore = await stage("load", async () => {
+			if (options.app && (await isLoaded(target, prefix))) {
+				throw new DeployError(`a module named ${prefix} is loaded on ${target.description}; a model for knn_core's ${options.app} application needs a prefix of its own (--prefix), so that the running one stays resident for rollback`);
+			}
 			if (await isLoaded(target, prefix)) {
 				const saved = await target.run("cat", [`${moduleFile}.parameters`]);
 				if (saved.code !== 0) {
@@ -276,6 +299,10 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 				: (await readKernelLog(target, stageSignal)).filter((r) => r.seq > logBefore.lastSeq);
 			const messages = records.map((r) => r.message);
 			if (logBefore.insmod.code !== 0) for (const message of messages) options.onLine?.(message);
+			if (options.app) {
+				const registered = messages.map((m) => parseAppLine(m, prefix)).find((line) => line !== undefined);
+				if (registered) report.runtime = { app: registered.app, modelId: registered.modelId, activated: false };
+			}
 			const bench = messages.map(parseModuleLine).find((l) => l?.kind === "bench");
 			if (bench?.kind === "bench") report.bench = bench.bench;
 			const { steps, done, simd } = assembleSelftest(messages, prefix, model.program.results.map(bufferBytes));
@@ -319,6 +346,13 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 			}));
 		}
 
+		if (options.app && options.keep) {
+			await stage("activate", async () => {
+				if (!report.runtime) throw new DeployError(`${prefix} did not print its knn-app line: it did not register with knn_core's ${options.app} application`);
+				await activateModel(target, report.runtime.app, report.runtime.modelId, stageSignal);
+				report.runtime.activated = true;
+			});
+		}
 		await stage(options.keep ? "keep" : "unload", async () => {
 			if (options.keep) {
 				await run("mv", [`${moduleFile}.new`, `${moduleFile}.kept`], "keeping the module file");
@@ -394,11 +428,11 @@ async function isLoaded(target: Target, name: string): Promise<boolean> {
 	return result.stdout.split("\n").some((line) => line.split(" ")[0] === name);
 }
 
-async function localMake(projectDir: string, kdir: string, options: DeployOptions): Promise<void> {
+async function localMake(projectDir: string, kdir: string, options: DeployOptions, extraSymbols?: string): Promise<void> {
 	const { LocalTarget } = await import("../targets/localTarget");
 	const local = new LocalTarget();
 	try {
-		const result = await local.run("make", [`KDIR=${kdir}`], { cwd: projectDir, signal: options.signal, onLine: options.onLine ? (line) => options.onLine!(line) : undefined });
+		const result = await local.run("make", [`KDIR=${kdir}`, ...(extraSymbols ? [`KBUILD_EXTRA_SYMBOLS=${extraSymbols}`] : [])], { cwd: projectDir, signal: options.signal, onLine: options.onLine ? (line) => options.onLine!(line) : undefined });
 		if (result.code !== 0) throw new DeployError(`the module build failed (make exit ${result.code}):\n${(result.stdout + result.stderr).trim().split("\n").slice(-15).join("\n")}`);
 	} finally {
 		await local.close();

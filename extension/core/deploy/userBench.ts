@@ -43,10 +43,10 @@ function levelsOf(noFpu: boolean): SimdLevel[] {
 	return noFpu ? ["none"] : SIMD_LEVELS.map((info) => info.level);
 }
 
-/** The driver's C, from kmod/userbench.c.in. */
+/** The driver's C, from kmod/templates/common/userbench.c.in. */
 export function userBenchSource(prefix: string, noFpu: boolean): string {
 	const levels = levelsOf(noFpu);
-	return render(path.join(findTemplateDir(), "userbench.c.in"), {
+	return render(path.join(findTemplateDir(), "templates", "common", "userbench.c.in"), {
 		NAME: prefix,
 		LEVEL_DECLARATIONS: noFpu ? `/* ${prefix}_run() is declared in ${prefix}.h */`
 			: levels.map((level) => `void ${runFunction(prefix, level)}(struct ${prefix} *self);`).join("\n"),

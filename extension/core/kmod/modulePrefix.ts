@@ -79,7 +79,9 @@ const KERNEL_NAMES = new Set([
 ]);
 
 /** Headers the module project writes beside NAME.h; a prefix naming one of them would overwrite it. */
-const TEMPLATE_FILE_STEMS = ["knn_bits", "knn_tensors", "knn_fpu"];
+const TEMPLATE_FILE_STEMS = ["knn_bits", "knn_tensors", "knn_fpu", "knn_selftest", "knn_core", "knn_channel"];
+/** Under kmod/: what a module project is made of (every template, and knn_core's headers the app template copies). */
+const PROJECT_SOURCES = ["templates", "runtime/core/knn_core.h", "runtime/core/knn_channel.h"];
 
 let templateNamesCache: Set<string> | undefined;
 
@@ -89,17 +91,24 @@ export function templateNames(templateDir?: string): Set<string> {
 	const names = new Set<string>(TEMPLATE_FILE_STEMS);
 	const dir = templateDir ?? findKmodDir();
 	if (dir) {
-		for (const file of fs.readdirSync(dir)) {
-			for (const match of fs.readFileSync(path.join(dir, file), "utf8").matchAll(/\bknn_[A-Za-z0-9_]+/g)) names.add(match[0]);
+		for (const file of PROJECT_SOURCES.flatMap((source) => filesUnder(path.join(dir, source)))) {
+			for (const match of fs.readFileSync(file, "utf8").matchAll(/\bknn_[A-Za-z0-9_]+/g)) names.add(match[0]);
 		}
 	}
 	if (templateDir === undefined) templateNamesCache = names;
 	return names;
 }
 
+/** The files at `file` (itself, or every file below a folder); none when it does not exist. */
+function filesUnder(file: string): string[] {
+	if (!fs.existsSync(file)) return [];
+	if (!fs.statSync(file).isDirectory()) return [file];
+	return fs.readdirSync(file, { recursive: true, encoding: "utf8" }).map((name) => path.join(file, name)).filter((name) => fs.statSync(name).isFile());
+}
+
 function findKmodDir(): string | undefined {
 	for (let dir = path.resolve(__dirname); ; dir = path.dirname(dir)) {
-		if (fs.existsSync(path.join(dir, "kmod", "Kbuild.in"))) return path.join(dir, "kmod");
+		if (fs.existsSync(path.join(dir, "kmod", "templates", "common", "Kbuild.in"))) return path.join(dir, "kmod");
 		if (path.dirname(dir) === dir) return undefined;
 	}
 }

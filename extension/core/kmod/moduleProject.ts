@@ -7,66 +7,34 @@ import { assertModuleEdges } from "../codegen/moduleEdges";
 import type { Buffer } from "../codegen/program";
 import { type DType, dtypeByteSize } from "../graph/tensor";
 import { writeFileAtomic } from "../util/atomicWrite";
-import { codedError } from "../util/errors";
-import { PrefixError, validatePrefix as checkPrefix } from "./modulePrefix";
-import { SIMD_LEVELS, type SimdLevel, levelSource, levelWrapperSource, simdLevel, simdReadmeSection } from "./simdLevels";
+import { validatePrefix as checkPrefix } from "./modulePrefix";
+import { SIMD_LEVELS, levelSource, levelWrapperSource, simdLevel, simdReadmeSection } from "./simdLevels";
+import { type ModuleTemplate, moduleTemplate } from "./templates/index";
+import { type LevelUnit, type ModuleLayout, type ModuleProjectOptions, ModuleProjectError, type ProjectFile, type TensorBytes } from "./templates/template";
 
 // Writes the out-of-tree kernel module project around a compiled model. The compiler drops `NAME.h` and the FP
-// units (`NAME.c`) into the same directory; this adds Kbuild, Makefile, the module main, two helper headers, a
-// README, all rendered from the templates in `kmod/`, and one wrapper unit per FP unit and SIMD level.
+// units (`NAME.c`) into the same directory; this adds Kbuild, Makefile, the module main, the helper headers and a
+// README, rendered from the template's folder and kmod/templates/common/ (templates/index.ts is the registry), and
+// one wrapper unit per FP unit and SIMD level.
 
-export type ModuleTemplate = "selftest" | "tcp";
+export { type LevelUnit, type ModuleLayout, type ModuleProjectOptions, ModuleProjectError, type ModuleTemplate, type TensorBytes };
+export { TCP_PREFIX_MAX } from "./templates/tcp";
 
-/** A module project that cannot be written: missing templates, tensors a module cannot hold, a template misfit. */
-export class ModuleProjectError extends codedError("build", "ModuleProjectError") {}
-
-export interface TensorBytes {
-	name: string;
-	bytes: number;
-	/** The element type the self-test prints in values=; float32 when absent. */
-	dtype?: DType;
+/** What a template needs beyond the model: the app template's default application. */
+export interface TemplateOptions {
+	app?: string;
 }
 
-export interface ModuleProjectOptions {
-	/** The compiler's prefix: a C identifier, used for `NAME.h`, `struct NAME` and `NAME_run`. */
-	prefix: string;
-	template: ModuleTemplate;
-	/** In the model's argument order; their bytes concatenated are what the module reads and writes. */
-	arguments: TensorBytes[];
-	results: TensorBytes[];
-	/** The model's FP translation units in the project directory, e.g. ["NAME.c"]. */
-	modelFiles: string[];
-	/** An integer-only model (knn compile --no-fpu): every unit keeps the kernel's no-FPU flags, no kernel_fpu_begin. */
-	noFpu?: boolean;
-}
-
-/** File names of a project, so the build and deploy steps need not repeat the naming scheme. */
-export interface ModuleLayout {
-	/** `knn_NAME`: the module, the misc device `/dev/knn_NAME` and the TCP congestion control's name. */
-	moduleName: string;
-	koFile: string;
-	mainSource: string;
-	/** Objects built with the kernel's no-FPU flags. */
-	plainObjects: string[];
-	/** Objects built with SSE/SSE2 or AVX2, whose code may run only inside kernel_fpu_begin/end. */
-	fpObjects: string[];
-	/** A float model's wrapper units: each model file once per SIMD level; none for an integer-only model. */
-	levelUnits: LevelUnit[];
-}
-
-export interface LevelUnit {
-	level: Exclude<SimdLevel, "none">;
-	modelFile: string;
-	/** `NAME_model_avx2.c`, which includes the model file under the level's function name. */
-	source: string;
-	object: string;
-}
+/** Every project has these, rendered from kmod/templates/common/. */
+const COMMON_FILES: readonly ProjectFile[] = [
+	{ source: "templates/common/Kbuild.in", target: "Kbuild" },
+	{ source: "templates/common/Makefile.in", target: "Makefile" },
+	{ source: "templates/common/knn_bits.h", target: "knn_bits.h" },
+	{ source: "templates/common/knn_tensors.h.in", target: "knn_tensors.h" },
+	{ source: "templates/common/knn_fpu.h.in", target: "knn_fpu.h" },
+];
 
 const MODEL_FILE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*\.c$/;
-/** TCP_CA_NAME_MAX is 16 bytes with the NUL, and the name is "knn_" + prefix. */
-export const TCP_PREFIX_MAX = 11;
-const TCP_INPUT_BYTES = 9 * 4;
-const TCP_ACTION_BYTES = 5 * 4;
 /** Keeps the tensor tables and per-file buffers far from anything kmalloc or a u32 offset cannot hold. */
 const MAX_TENSOR_BYTES = 1 << 30;
 
@@ -100,55 +68,52 @@ export function moduleLayout(prefix: string, modelFiles: readonly string[], noFp
 	};
 }
 
-/** The `kmod/` folder with the templates, found from the source tree (tsx) and from `dist/` (bundle) alike. */
+/** The `kmod/` folder (templates/ and runtime/), found from the source tree (tsx) and from `dist/` (bundle) alike. */
 export function findTemplateDir(start: string = __dirname): string {
 	for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
-		if (fs.existsSync(path.join(dir, "kmod", "Kbuild.in"))) return path.join(dir, "kmod");
+		if (fs.existsSync(path.join(dir, "kmod", "templates", "common", "Kbuild.in"))) return path.join(dir, "kmod");
 		if (path.dirname(dir) === dir) {
-			throw new ModuleProjectError(`Kernel NN's module templates (kmod/Kbuild.in) are missing from ${start} and every folder above it: `
+			throw new ModuleProjectError(`Kernel NN's module templates (kmod/templates/common/Kbuild.in) are missing from ${start} and every folder above it: `
 				+ "reinstall the extension or restore kmod/ in the checkout.");
 		}
 	}
 }
 
 /**
- * Writes the module project into `dir` (each file atomically) and returns the paths written. Naming: module
- * `knn_NAME.ko` from `knn_NAME_main.o` (this project's main) and one object per model FP unit (`NAME.o`).
- */
-/**
  * Writes a compiled model's files and the module project around it into `dir`: the one "compile, then write the
  * project" step of knn compile, deploy and the VS Code build. Tensor sizes are the program's own (element type
  * included), and an integer-only model gets the no-FPU project.
  */
-export function writeCompiledModule(dir: string, model: CompiledModel, template: ModuleTemplate): string[] {
+export function writeCompiledModule(dir: string, model: CompiledModel, template: ModuleTemplate, templateOptions: TemplateOptions = {}): string[] {
 	assertModuleEdges(model.program);
 	fs.mkdirSync(dir, { recursive: true });
 	for (const file of model.files) writeFileAtomic(path.join(dir, file.name), file.text);
 	const tensors = (buffers: Buffer[], names: string[]) => buffers.map((buffer, i) => ({ name: names[i], bytes: bufferBytes(buffer), dtype: buffer.dtype }));
 	return writeModuleProject(dir, {
-		prefix: model.prefix, template, modelFiles: [`${model.prefix}_model.c`], noFpu: model.noFpu !== undefined,
+		prefix: model.prefix, template, app: templateOptions.app, modelFiles: [`${model.prefix}_model.c`], noFpu: model.noFpu !== undefined,
 		arguments: tensors(model.program.arguments, model.program.argumentNames),
 		results: tensors(model.program.results, model.program.resultNames),
 	});
 }
 
+/**
+ * Writes the module project into `dir` (each file atomically) and returns the paths written. Naming: module
+ * `NAME.ko` from `NAME_main.o` (this project's main) and one object per model FP unit and SIMD level.
+ */
 export function writeModuleProject(dir: string, options: ModuleProjectOptions): string[] {
-	const { prefix, template } = options;
+	const { prefix } = options;
+	const template = moduleTemplate(options.template);
 	const layout = moduleLayout(prefix, options.modelFiles, options.noFpu);
 	validateModelFiles(options.modelFiles, layout);
 	validateTensors("argument", options.arguments);
 	validateTensors("result", options.results);
-	if (template === "tcp" && options.noFpu) {
-		throw new ModuleProjectError("The tcp template builds float32 inputs and compares float32 action scores; an integer-only (--no-fpu) model needs the selftest template.");
-	}
-	if (template === "tcp") validateTcp(options);
-	else if (template !== "selftest") throw new ModuleProjectError(`Unknown module template "${String(template)}": use "selftest" or "tcp".`);
+	template.validate(options);
 
 	const sum = (tensors: TensorBytes[]) => tensors.reduce((total, t) => total + t.bytes, 0);
 	const values: Record<string, string> = {
 		NAME: prefix,
 		MODULE: layout.moduleName,
-		TEMPLATE: template,
+		TEMPLATE: template.name,
 		FP_OBJECTS: [...layout.plainObjects.slice(1), ...layout.fpObjects].join(" "),
 		FP_FLAGS: options.noFpu ? NO_FPU_NOTE : [FPU_NOTE, ...layout.levelUnits.map((unit) => `CFLAGS_REMOVE_${unit.object} += ${NO_FPU_FLAGS}\n`
 			+ `CFLAGS_${unit.object} += ${simdLevel(unit.level).flags.join(" ")}`)].join("\n"),
@@ -162,23 +127,25 @@ export function writeModuleProject(dir: string, options: ModuleProjectOptions): 
 		ARGUMENT_BYTES: String(sum(options.arguments)),
 		RESULT_BYTES: String(sum(options.results)),
 		TENSOR_TABLE: markdownTensorTable(options),
+		MAKEFILE_CHECKS: "",
+		...template.values(options),
 	};
 
-	const templates = findTemplateDir();
-	const outputs: [string, string][] = [
-		["Kbuild.in", "Kbuild"],
-		["Makefile.in", "Makefile"],
-		["knn_bits.h", "knn_bits.h"],
-		["knn_tensors.h.in", "knn_tensors.h"],
-		["knn_fpu.h.in", "knn_fpu.h"],
-		[`${template}_main.c.in`, layout.mainSource],
-		[`README.${template}.md.in`, "README.md"],
-	];
+	const kmod = findTemplateDir();
+	const files = [...COMMON_FILES, ...template.files(layout)];
+	// Read and render everything before writing anything, so a broken template leaves no half project behind.
+	const texts = files.map((file) => {
+		const source = path.join(kmod, file.source);
+		if (!fs.existsSync(source)) {
+			throw new ModuleProjectError(`The ${template.name} template needs ${source}, which is missing: reinstall the extension or restore kmod/ in the checkout.`);
+		}
+		return file.verbatim ? fs.readFileSync(source, "utf8") : render(source, values);
+	});
 	fs.mkdirSync(dir, { recursive: true });
-	const rendered = outputs.map(([source, target]) => {
-		const file = path.join(dir, target);
-		writeFileAtomic(file, render(path.join(templates, source), values));
-		return file;
+	const rendered = files.map((file, i) => {
+		const target = path.join(dir, file.target);
+		writeFileAtomic(target, texts[i]);
+		return target;
 	});
 	const wrappers = layout.levelUnits.map((unit) => {
 		const file = path.join(dir, unit.source);
@@ -221,29 +188,6 @@ function validateTensors(kind: string, tensors: readonly TensorBytes[]): void {
 		total += tensor.bytes;
 	});
 	if (total > MAX_TENSOR_BYTES) throw new ModuleProjectError(`The model's ${kind}s hold ${total} bytes, more than the module's limit of ${MAX_TENSOR_BYTES}.`);
-}
-
-function validateTcp(options: ModuleProjectOptions): void {
-	const { prefix, arguments: args, results } = options;
-	if (prefix.length > TCP_PREFIX_MAX) {
-		throw new PrefixError(`The prefix "${prefix}" is too long for a TCP congestion control: "knn_${prefix}" must fit Linux's 15-character `
-			+ `limit, so use a prefix of at most ${TCP_PREFIX_MAX} characters.`);
-	}
-	if (args[0].bytes !== TCP_INPUT_BYTES) {
-		throw new ModuleProjectError(`The tcp template feeds argument 0 with 9 float32 values (4 link features + a one-hot of 5 actions, as Indigo), `
-			+ `but argument 0 (${JSON.stringify(args[0].name)}) has ${args[0].bytes} bytes instead of ${TCP_INPUT_BYTES}.`);
-	}
-	if (results[0].bytes !== TCP_ACTION_BYTES) {
-		throw new ModuleProjectError(`The tcp template picks the argmax of 5 action scores in result 0, but result 0 (${JSON.stringify(results[0].name)}) `
-			+ `has ${results[0].bytes} bytes instead of ${TCP_ACTION_BYTES}.`);
-	}
-	for (let i = 1; i < args.length; i++) {
-		if (i >= results.length || results[i].bytes !== args[i].bytes) {
-			throw new ModuleProjectError(`The tcp template feeds argument ${i} (${JSON.stringify(args[i].name)}, recurrent state) from result ${i}, `
-				+ `which ${i >= results.length ? "does not exist" : `has ${results[i].bytes} bytes instead of ${args[i].bytes}`}: `
-				+ "order the fetches so that each state output has the index of its state input.");
-		}
-	}
 }
 
 /** knn_tensors.h's enum knn_element for each dtype the self-test prints as numbers. */

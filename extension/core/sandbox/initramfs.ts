@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { InitramfsTree } from "./cpio";
+import type { GuestProgram } from "./guestTools";
 import { BUILD_ROOT_ETC, type GuestBuildConfig, GUEST_PATH, buildConfigFile, buildHelper, inittab, rcS, readyScript, sshdConfig } from "./guestScripts";
 import { runProcess } from "./run";
 import { GUEST_BUILD_HELPER, SandboxError } from "./sandboxTypes";
@@ -19,6 +20,8 @@ export interface InitramfsSpec {
 	build: GuestBuildConfig;
 	/** The host's /usr is shared for building: carry the bits of the host's /etc its toolchain needs. */
 	buildShare: boolean;
+	/** Unpacked Debian packages (iproute2, iperf3) and the programs to carry from them, with their libraries. */
+	tools?: { root: string; programs: readonly GuestProgram[] };
 }
 
 export interface SharedLibrary {
@@ -118,6 +121,10 @@ export async function initramfsTree(spec: InitramfsSpec): Promise<InitramfsTree>
 	tree.file("etc/ssh/sshd_config", sshdConfig());
 	tree.copy(spec.hostKey, "etc/ssh/ssh_host_ed25519_key", 0o600);
 	tree.dir("run/sshd", 0o755);
+	if (spec.tools) {
+		const { root, programs } = spec.tools;
+		for (const program of programs) await addProgram(tree, path.join(root, program.unpacked), program.guestPath, root);
+	}
 
 	tree.dir("root", 0o700).dir("root/.ssh", 0o700);
 	tree.file("root/.ssh/authorized_keys", spec.authorizedKey, 0o600);

@@ -1,8 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { installedHeaderVersions } from "../kmod/kernelHeaders";
-import { downloadDeb, extractDeb } from "./debianPackages";
-import { runProcess, tailLines } from "./run";
+import { type KernelPick, aptHasImage, debianKernel, debianKernelCandidates, isUnpacked, pickDebianKernel } from "./debianKernels";
 import { type KernelChoice, SandboxError, SandboxUnavailableError } from "./sandboxTypes";
 
 export interface ResolvedKernel {
@@ -117,36 +115,6 @@ export function bootModules(kernel: ResolvedKernel): BootModules {
 	return { files: files.map((f) => path.resolve(kernel.modulesDir as string, f)), sharesAvailable };
 }
 
-async function depmod(root: string, release: string): Promise<void> {
-	const result = await runProcess("depmod", ["-b", root, release]);
-	if (result.code !== 0) {
-		throw new SandboxUnavailableError(`depmod for the sandbox kernel ${release} failed in ${root}:\n${result.spawnError ?? tailLines(result.stderr, 5)}\n`
-			+ "Install kmod (apt-get install kmod), then start the sandbox again.");
-	}
-}
-
-/** Debian's image of `release`, downloaded and unpacked once into the assets dir. */
-async function debianKernel(release: string, assetsDir: string, log: (message: string) => void): Promise<{ image: string; modulesDir: string }> {
-	const root = path.join(assetsDir, `kernel-${release}`);
-	const image = path.join(root, "boot", `vmlinuz-${release}`);
-	const modulesDir = path.join(root, "lib", "modules", release);
-	if (fs.existsSync(image) && fs.existsSync(path.join(modulesDir, "modules.dep"))) return { image, modulesDir };
-	const debs = path.join(assetsDir, "debs");
-	const deb = await downloadDeb(`linux-image-${release}`, debs, log,
-		`linux-image-${release} must match the installed linux-headers-${release}. If the mirror no longer has it (Debian drops old kernel ABIs `
-		+ "at point releases), upgrade the headers (`apt-get update && apt-get install linux-headers-amd64`) or choose another installed release.");
-	const staging = `${root}.partial-${process.pid}`;
-	fs.rmSync(staging, { recursive: true, force: true });
-	log(`unpacking ${path.basename(deb)}`);
-	await extractDeb(deb, staging);
-	await depmod(staging, release);
-	fs.rmSync(root, { recursive: true, force: true });
-	fs.renameSync(staging, root);
-	// 70 MB that is never needed again once unpacked.
-	fs.rmSync(deb, { force: true });
-	return { image, modulesDir };
-}
-
 /** The release string an x86 bzImage carries in its setup header (boot protocol 2.0 and later), or null. */
 export function bzImageRelease(image: Buffer): string | null {
 	if (image.length < 0x210 || image.toString("latin1", 0x202, 0x206) !== "HdrS") return null;
@@ -193,18 +161,23 @@ export async function resolveKernel(choice: KernelChoice, assetsDir: string, log
 		return { ...kernel, config, source: "custom" };
 	}
 	if (choice.headersDir || choice.modulesDir) throw new SandboxError("--headers-dir and --modules-dir go with --kernel (a custom bzImage); for Debian's kernels use --kernel-release.");
-	const releases = installedHeaderVersions();
-	if (releases.length === 0) {
+	const { candidate, reason } = await pickInstalledDebianKernel(choice, assetsDir);
+	log(`sandbox kernel ${candidate.release} (${reason})`);
+	const config = readConfig(candidate.headersDir);
+	checkConfig(config, candidate.headersDir);
+	// An installed image is used in place; its modules.dep came with the package, so the system tree is never touched.
+	const { image, modulesDir } = candidate.installedImage && candidate.modulesDir
+		? { image: candidate.installedImage, modulesDir: candidate.modulesDir }
+		: await debianKernel(candidate.release, assetsDir, log);
+	return { release: candidate.release, image, modulesDir, headersDir: candidate.headersDir, config, source: "debian" };
+}
+
+/** Which of the Debian kernels with installed headers a start with `choice` boots (see pickDebianKernel). */
+export async function pickInstalledDebianKernel(choice: KernelChoice, assetsDir: string): Promise<KernelPick> {
+	const candidates = debianKernelCandidates();
+	if (candidates.length === 0) {
 		throw new SandboxUnavailableError("No /usr/src/linux-headers-*-amd64: the sandbox boots Debian's kernel matching the installed headers. "
 			+ "Install them with `apt-get install linux-headers-amd64`, or pass a custom kernel with --kernel and --headers-dir.");
 	}
-	const release = choice.kernelRelease ?? releases[0];
-	if (!releases.includes(release)) {
-		throw new SandboxError(`No headers for kernel ${release} in /usr/src (installed: ${releases.join(", ")}): install linux-headers-${release} or choose an installed release.`);
-	}
-	const headersDir = `/usr/src/linux-headers-${release}`;
-	const config = readConfig(headersDir);
-	checkConfig(config, headersDir);
-	const { image, modulesDir } = await debianKernel(release, assetsDir, log);
-	return { release, image, modulesDir, headersDir, config, source: "debian" };
+	return pickDebianKernel(candidates, choice.kernelRelease, async (release) => isUnpacked(release, assetsDir) || aptHasImage(release));
 }

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type PackageNeed, debField, dependencyNames, downloadDeb, ensurePackages, extractDeb, isPackageInstalled } from "./debianPackages";
 import type { GuestBuildConfig } from "./guestScripts";
+import { TRAFFIC_PROGRAMS, ensureTrafficTools } from "./guestTools";
 import { writeInitramfs } from "./initramfs";
 import { type ResolvedKernel, bootModules, resolveKernel } from "./kernelSelection";
 import { withLock } from "./lock";
@@ -115,7 +116,7 @@ function chooseShares(options: SandboxOptions, kernel: ResolvedKernel, sharesAva
 }
 
 /**
- * Installs what is missing (apt-get), downloads and unpacks the kernel and OpenSSH, makes the keys and writes the
+ * Installs what is missing (apt-get), downloads and unpacks the kernel, OpenSSH, iproute2 and iperf3, makes the keys and writes the
  * initramfs. Idempotent: a second call only rewrites the initramfs.
  */
 export async function ensureSandboxAssets(options: SandboxOptions): Promise<SandboxAssets> {
@@ -127,9 +128,10 @@ export async function ensureSandboxAssets(options: SandboxOptions): Promise<Sand
 	if (!fs.existsSync(QEMU)) throw new SandboxUnavailableError(`${QEMU} is missing although qemu-system-x86 is installed: reinstall it (apt-get install --reinstall qemu-system-x86).`);
 	if (!fs.existsSync(BUSYBOX)) throw new SandboxUnavailableError(`${BUSYBOX} is missing: install busybox-static (apt-get install busybox-static).`);
 
-	const { kernel, opensshRoot } = await withLock(path.join(assetsDir, ".lock"), `the sandbox assets in ${assetsDir}`, async () => ({
+	const { kernel, opensshRoot, trafficRoot } = await withLock(path.join(assetsDir, ".lock"), `the sandbox assets in ${assetsDir}`, async () => ({
 		kernel: await resolveKernel(options, assetsDir, log),
 		opensshRoot: await ensureOpenssh(assetsDir, log),
+		trafficRoot: await ensureTrafficTools(assetsDir, log),
 	}));
 	const modules = bootModules(kernel);
 	const shares = chooseShares(options, kernel, modules.sharesAvailable, log);
@@ -144,6 +146,7 @@ export async function ensureSandboxAssets(options: SandboxOptions): Promise<Sand
 		authorizedKey: `${keys.clientPublicKey}\n`,
 		build,
 		buildShare: shares.usr !== null,
+		tools: { root: trafficRoot, programs: TRAFFIC_PROGRAMS },
 	}, paths.initramfs);
 	return { paths, kernel, initramfs: paths.initramfs, shares, build, ...keys };
 }

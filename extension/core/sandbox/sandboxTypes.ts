@@ -16,9 +16,12 @@ export class SandboxUnavailableError extends SandboxError {
 
 export type Accelerator = "kvm" | "tcg";
 
-/** Which kernel the VM boots. Default: Debian's image matching the newest installed linux-headers-*-amd64. */
+/**
+ * Which kernel the VM boots. Default: of the Debian kernels with installed linux-headers-*-amd64, the newest whose
+ * image is installed in /boot, else the newest whose image apt can download.
+ */
 export interface KernelChoice {
-	/** One of the installed /usr/src/linux-headers-RELEASE (Debian's image of that release is downloaded). */
+	/** One of the installed /usr/src/linux-headers-RELEASE (its image from /boot, or downloaded when not installed). */
 	kernelRelease?: string;
 	/** A custom bzImage; needs `headersDir` (its build tree) and, unless the NIC and 9p drivers are built in, `modulesDir`. */
 	kernel?: string;
@@ -42,6 +45,8 @@ export interface SandboxOptions extends KernelChoice {
 	port?: number;
 	/** Share the host's /usr read-only so modules can be built inside the VM. Default true. */
 	buildShare?: boolean;
+	/** Extra kernel command line words (for example slub_debug=FZPU); see debugBootOptions(). No spaces or quotes. */
+	append?: string[];
 	/** How long to wait for SSH after qemu starts. Default 60 s. */
 	bootTimeoutMs?: number;
 	/** Progress messages (downloads, boot). */
@@ -82,6 +87,11 @@ export interface SandboxStatus {
 
 export const GUEST_BUILD_HELPER = "/usr/local/bin/knn-build";
 export const GUEST_WORK_ROOT = "/tmp/knn";
+/**
+ * Debian's iproute2 and iperf3 in the VM. Call them by these paths: busybox's shell runs its own applets (an `ip`
+ * without network namespaces, a `tc` without qdiscs) before it looks in PATH.
+ */
+export const GUEST_TOOLS = { ip: "/usr/local/sbin/ip", tc: "/usr/local/sbin/tc", iperf3: "/usr/local/bin/iperf3" } as const;
 
 export interface SandboxPaths {
 	dir: string;

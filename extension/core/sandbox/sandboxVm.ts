@@ -2,10 +2,11 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
-import { installedHeaderVersions } from "../kmod/kernelHeaders";
+import * as path from "node:path";
 import { writeFileAtomic } from "../util/atomicWrite";
+import { validateAppendWords } from "./debugOptions";
 import { READY_MARKER, SHARE_TAGS } from "./guestScripts";
-import { bzImageRelease } from "./kernelSelection";
+import { bzImageRelease, pickInstalledDebianKernel } from "./kernelSelection";
 import { withLock } from "./lock";
 import { tailLines } from "./run";
 import { QEMU, type SandboxAssets, ensureSandboxAssets, writeKnownHosts } from "./sandboxAssets";
@@ -62,7 +63,7 @@ export function qemuArgs(assets: SandboxAssets, accel: Accelerator, port: number
 		"-nodefaults", "-display", "none", "-monitor", "none", "-serial", `file:${paths.serialLog}`,
 		// A panic ends qemu instead of rebooting into the same panic.
 		"-no-reboot",
-		"-kernel", kernel.image, "-initrd", assets.initramfs, "-append", "console=ttyS0 panic=-1",
+		"-kernel", kernel.image, "-initrd", assets.initramfs, "-append", ["console=ttyS0", "panic=-1", ...options.append ?? []].join(" "),
 		// restrict=on: the guest reaches neither the host nor the network; only the forwarded port gets in.
 		"-netdev", `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`, "-device", "virtio-net-pci,netdev=net0",
 		"-pidfile", paths.pidFile,
@@ -240,15 +241,18 @@ async function boot(assets: SandboxAssets, options: SandboxOptions): Promise<San
 }
 
 /** The kernel release a start with these options would boot, to decide whether a running VM can be reused. */
-function requestedRelease(options: SandboxOptions): string | undefined {
-	if (options.kernel) {
-		try {
-			return bzImageRelease(fs.readFileSync(options.kernel)) ?? undefined;
-		} catch {
-			return undefined;
-		}
+async function requestedRelease(options: SandboxOptions, paths: SandboxPaths): Promise<string | undefined> {
+	try {
+		if (options.kernel) return bzImageRelease(fs.readFileSync(options.kernel)) ?? undefined;
+		return (await pickInstalledDebianKernel(options, path.resolve(options.assetsDir ?? path.join(paths.dir, "assets")))).candidate.release;
+	} catch {
+		// A start with these options would fail the same way, with the full message.
+		return undefined;
 	}
-	return options.kernelRelease ?? installedHeaderVersions()[0];
+}
+
+function sameWords(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+	return (a ?? []).join(" ") === (b ?? []).join(" ");
 }
 
 /**
@@ -258,13 +262,18 @@ function requestedRelease(options: SandboxOptions): string | undefined {
 export async function startSandbox(options: SandboxOptions): Promise<SandboxInfo> {
 	const paths = sandboxPaths(options.dir);
 	const log = options.log ?? (() => undefined);
+	validateAppendWords(options.append ?? []);
 	return withLock(paths.lockDir, `the sandbox in ${paths.dir}`, async () => {
 		const current = await sandboxStatus(paths.dir);
 		if (current.info && current.state !== "stopped") {
-			const wanted = requestedRelease(options);
+			const wanted = await requestedRelease(options, paths);
 			const healthy = current.state === "running" && (await sshRun(current.info, "true", { timeoutMs: 15_000 })).code === 0;
 			if (healthy && wanted !== undefined && wanted !== current.info.kernelRelease) {
 				throw new SandboxError(`The sandbox in ${paths.dir} already runs kernel ${current.info.kernelRelease}, not ${wanted}: stop it first (knn sandbox stop --dir ${paths.dir}).`);
+			}
+			if (healthy && options.append !== undefined && !sameWords(options.append, current.info.startOptions?.append)) {
+				throw new SandboxError(`The sandbox in ${paths.dir} was booted with kernel options "${(current.info.startOptions?.append ?? []).join(" ")}", `
+					+ `not "${(options.append ?? []).join(" ")}": stop it first (knn sandbox stop --dir ${paths.dir}).`);
 			}
 			if (healthy) {
 				log(`reusing the VM already running in ${paths.dir} (pid ${current.info.pid})`);

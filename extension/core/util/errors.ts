@@ -29,6 +29,8 @@ export type KnnErrorCode =
 	| "process"
 	| "timeout"
 	| "cancelled"
+	// knn_core and its channel on a target (RuntimeError).
+	| "runtime"
 	// Target connections (TargetError).
 	| "host-key-changed"
 	| "host-key-unknown"
