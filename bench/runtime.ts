@@ -76,7 +76,7 @@ async function main(): Promise<void> {
 		const active = status.slots.find((s) => s.active);
 		console.log("\nper inference (model: 2x2 MatMul + Add; median of the model alone from its bench=100000)");
 		console.log(`  the model alone (kernel_fpu_begin/end outside the timed span): ${benchNs} ns`);
-		console.log(`  run() as knn_core times it (status p50):                       ${active?.latencyP50Ns ?? "?"} ns`);
+		console.log(`  FPU save + run() + restore as knn_core times it (status p50, bucket upper bound): ${active?.latencyP50Ns ?? "?"} ns`);
 		console.log(`  a whole knn_core_infer call, mean of ${CALLS} (${result}):      ${perCallNs.toFixed(0)} ns`);
 		console.log(`  runtime overhead per call (whole call - model alone):          ${(perCallNs - benchNs).toFixed(0)} ns`);
 

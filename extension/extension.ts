@@ -1,7 +1,7 @@
 import * as vscode from "vscode";
 import type { KernelNNApi } from "./vscode/api";
 import { registerComparePanel, webviewSummary } from "./vscode/compare/register";
-import { registerDatapath } from "./vscode/datapath/register";
+import { datapathItems, datapathPanelSummary, registerDatapath } from "./vscode/datapath/register";
 import { registerCommands } from "./vscode/commands";
 import { GraphCache, registerConfigDiagnostics } from "./vscode/configLanguage";
 import { Deployer } from "./vscode/deployCommand";
@@ -44,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): KernelNNApi {
 		lastDeployReport: () => services.lastReport(),
 		graphInspector: { webviewRenderedNodeCount, renderedNodes, nodeDetails, pressSignature, writeConfig },
 		comparePanel: { webviewSummary },
+		datapath: { items: datapathItems, panelSummary: datapathPanelSummary },
 		kernelLog: { terminalLines: (target) => kernelLogs.lines(target) },
 	};
 }

@@ -23,6 +23,12 @@ export interface KernelNNApi {
 	comparePanel: {
 		webviewSummary(): Promise<{ rows: number; failing: number; allWithinTolerance: boolean }>;
 	};
+	datapath: {
+		/** The Datapath view's items under a target (applications, their slots and counters), freshly read. */
+		items(target: string): Promise<{ kind: string; label: string; app?: string; modelId?: number; children?: unknown[] }[]>;
+		/** What the open Datapath panel of `app` on `target` rendered: { app, slots, events, outputs, recordsRate, stream }. */
+		panelSummary(target: string, app: string): Promise<unknown>;
+	};
 	kernelLog: {
 		/** Lines written to the Kernel Log terminal of a target (default: the selected one), without colours. */
 		terminalLines(target?: string): string[];

@@ -114,7 +114,8 @@ export class Datapath {
 		const log = await this.sandbox.ssh("/usr/bin/dmesg");
 		const bad = log.stdout.split("\n").filter((line) => /WARNING:|\bBUG[: ]|\bOops\b|general protection|KFENCE:|Redzone|Poison overwritten|Object padding|rcu_\w* detected stall|self-detected stall|scheduling while atomic|sleeping function called|list_(add|del) corruption|refcount_t:/.test(line));
 		const taint = Number((await this.sandbox.ssh("cat /proc/sys/kernel/tainted")).stdout.trim());
-		if (taint & (512 | 128)) bad.push(`tainted=${taint} (W=512 warning, D=128 died)`);
+		if (taint & 512) bad.push(`tainted=${taint}: W (a warning was printed)`);
+		if (taint & 128) bad.push(`tainted=${taint}: D (the kernel died: oops or BUG)`);
 		return bad;
 	}
 }

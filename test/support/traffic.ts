@@ -125,6 +125,7 @@ export function startIperf(sh: GuestShell, options: IperfOptions): { result: Pro
 	const args = ["-c", NETNS.server.address, "-p", "5201", "-t", String(seconds), "-i", String(interval), "--json", ...congestion ? ["-C", congestion] : []];
 	const command = `${IP} netns exec ${NETNS.client.ns} ${IPERF3} ${args.join(" ")}`;
 	const result = sh(command, { timeoutMs: seconds * 1000 + 60_000 }).then((r) => {
+		if (r.stdout.trim() === "") throw new Error(`iperf3 printed nothing (exit ${r.code}): ${r.stderr.trim()}`);
 		// iperf3 exits 1 with its error inside the JSON; parse first so that message wins.
 		const parsed = parseIperfJson(r.stdout);
 		if (r.code !== 0) throw new Error(`iperf3 exited with ${r.code}: ${r.stderr.trim()}`);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { findTemplateDir } from "../kmod/moduleProject";
 import { vermagicOf } from "../kmod/objectCheck";
 import { LocalTarget } from "../targets/localTarget";
 import type { Target } from "../targets/target";
@@ -86,6 +87,8 @@ async function buildModule(name: RuntimeModuleName, folder: string, cacheDir: st
 	}
 	const buildDir = path.join(releaseDir(cacheDir, kernelRelease), folder);
 	syncSources(sourceDir, buildDir);
+	// The hooks build float32 bit patterns with the templates' knn_bits.h, the one copy of it.
+	if (folder !== "core") copyIfChanged(path.join(findTemplateDir(), "templates", "common", "knn_bits.h"), path.join(buildDir, "knn_bits.h"));
 	// Objects built against other headers for the same release name must not be reused.
 	const stamp = path.join(buildDir, ".knn-kdir");
 	const local = new LocalTarget();
@@ -218,4 +221,9 @@ function writeMarker(module: BuiltModule): string {
 	const file = `${module.ko}.loaded`;
 	fs.writeFileSync(file, `${module.identity}\n`);
 	return file;
+}
+
+function copyIfChanged(from: string, to: string): void {
+	const bytes = fs.readFileSync(from);
+	if (!fs.existsSync(to) || !fs.readFileSync(to).equals(bytes)) fs.writeFileSync(to, bytes);
 }

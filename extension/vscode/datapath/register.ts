@@ -16,6 +16,7 @@ import { DatapathTree } from "./datapathTree";
 type ItemArg = Partial<Pick<DatapathItem, "target" | "app" | "modelId">> | undefined;
 
 const panels = new Map<string, DatapathPanel>();
+let liveTree: DatapathTree | undefined;
 
 /**
  * The Datapath view (applications of knn_core per target), its Activate/Rollback actions and the live panel of
@@ -24,6 +25,7 @@ const panels = new Map<string, DatapathPanel>();
 export function registerDatapath(context: vscode.ExtensionContext, targets: TargetService, log: ComponentLog, channel: vscode.LogOutputChannel): vscode.Disposable {
 	const connections = new DatapathConnections(targets);
 	const tree = new DatapathTree(targets, connections, log);
+	liveTree = tree;
 
 	const fail = (error: unknown) => {
 		log.error(errorMessage(error));
@@ -117,4 +119,13 @@ export function datapathPanelSummary(target: string, app: string): Promise<unkno
 	const panel = panels.get(`${target}\n${app}`);
 	if (!panel) return Promise.reject(new Error(`No Datapath panel is open for ${app} on ${target}: open it from the Datapath view first.`));
 	return panel.summary();
+}
+
+/** For tests: the Datapath view's items under `target` (applications with their slots), read as the view reads them. */
+export async function datapathItems(target: string): Promise<DatapathItem[]> {
+	if (!liveTree) throw new Error("The Datapath view is not registered: the extension did not activate.");
+	await liveTree.refreshTarget(target);
+	const root = (await liveTree.getChildren()).find((item) => item.target === target);
+	if (!root) throw new Error(`The Datapath view lists no target ${target}.`);
+	return liveTree.getChildren(root);
 }

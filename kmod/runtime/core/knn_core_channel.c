@@ -221,6 +221,7 @@ void knn_ring_drain_work(struct work_struct *work)
 		memcpy(nla_data(attr), &header, sizeof(header));
 		genlmsg_end(skb, hdr);
 		genlmsg_multicast(&knn_family, skb, 0, KNN_MCGRP_RECORDS, GFP_KERNEL);
+		cond_resched();
 		continue;
 err_free:
 		nlmsg_free(skb);

@@ -298,8 +298,9 @@ void knn_ring_offer(struct knn_app *app, const struct knn_model *model, u64 late
 	half = ring->count == KNN_RING_RECORDS / 2;
 	spin_unlock(&ring->lock);
 
+	/* unbound: another CPU drains while this one is busy in a softirq or a long loop */
 	if (half)
-		mod_delayed_work(system_wq, &ring->drain, 0);
+		mod_delayed_work(system_unbound_wq, &ring->drain, 0);
 	else
-		queue_delayed_work(system_wq, &ring->drain, msecs_to_jiffies(10));
+		queue_delayed_work(system_unbound_wq, &ring->drain, msecs_to_jiffies(10));
 }

@@ -18,7 +18,7 @@
 
 #define KNN_MAX_APPS 16
 /* records ring: slots per application and the largest input + output it carries */
-#define KNN_RING_RECORDS 256
+#define KNN_RING_RECORDS 1024
 #define KNN_RECORD_PAYLOAD_MAX 512
 /* records per KNN_CMD_RECORDS message */
 #define KNN_BATCH_RECORDS 64

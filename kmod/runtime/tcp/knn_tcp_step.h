@@ -16,6 +16,11 @@
 /* Indigo starts as if its previous action had been the last one (prev_action = action_cnt - 1) */
 #define KNN_TCP_FIRST_ACTION (KNN_TCP_ACTIONS - 1)
 #define KNN_TCP_MIN_CWND 2u
+/*
+ * 2^20 packets (about 1.5 GB in flight at 1500 bytes): far above any path, far below the INT_MAX at which the
+ * kernel's tcp_snd_cwnd_set() warns, so neither "*2" nor Reno's growth in a fallback interval can get there.
+ */
+#define KNN_TCP_MAX_CWND (1u << 20)
 /* Indigo's normalisation: 200 ms and 200 Mbit/s, here in ns and bit/s */
 #define KNN_TCP_DELAY_SCALE_NS 200000000ull
 #define KNN_TCP_RATE_SCALE_BPS 200000000ull
@@ -57,10 +62,13 @@ static inline int knn_tcp_argmax(const unsigned int *scores)
 	return action;
 }
 
-/* Indigo's actions "/2.0", "-10.0", "+0.0", "+10.0", "*2.0", kept within [2, max(clamp, 2)]. */
+/* Indigo's actions "/2.0", "-10.0", "+0.0", "+10.0", "*2.0", kept within [2, max(min(clamp, 2^20), 2)]. */
 static inline unsigned int knn_tcp_next_cwnd(unsigned int cwnd, int action, unsigned int clamp)
 {
-	unsigned int high = clamp > KNN_TCP_MIN_CWND ? clamp : KNN_TCP_MIN_CWND;
+	unsigned int high = clamp < KNN_TCP_MAX_CWND ? clamp : KNN_TCP_MAX_CWND;
+
+	if (high < KNN_TCP_MIN_CWND)
+		high = KNN_TCP_MIN_CWND;
 
 	switch (action) {
 	case 0:

@@ -39,6 +39,7 @@ async function make(dir: string, kdir: string, extra: string[]): Promise<string>
  */
 export async function buildHooks(kdir: string, dir: string): Promise<HookBuild> {
 	for (const folder of ["core", ...HOOKS.map((h) => h.folder)]) copyFolder(folder, dir);
+	for (const hook of HOOKS) fs.copyFileSync(path.join(RUNTIME_DIR, "..", "templates", "common", "knn_bits.h"), path.join(dir, hook.folder, "knn_bits.h"));
 	const withCore = fs.existsSync(path.join(dir, "core", "Kbuild"));
 	const output: Record<string, string> = {};
 	const modules: Record<string, string> = {};
