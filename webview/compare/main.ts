@@ -3,6 +3,7 @@
 // errors) only ever goes in through textContent.
 import uPlot from "uplot";
 import "./compare.css";
+import { el, fillPlaceholders, icon } from "../shared/dom";
 import type { CompareWebviewToHost, ComparisonView, HostToCompareWebview } from "../shared/protocol";
 import { errorPlotData } from "./errorPlot";
 import { COMPARE_STRINGS, type CompareStringKey } from "./strings";
@@ -19,20 +20,7 @@ let comparison: ComparisonView | undefined;
 let plot: uPlot | undefined;
 
 function t(key: CompareStringKey, ...args: (string | number)[]): string {
-	return (strings[key] ?? COMPARE_STRINGS[key]).replace(/\{(\d+)\}/g, (match, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : match));
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-	const element = document.createElement(tag);
-	if (className) element.className = className;
-	if (text !== undefined) element.textContent = text;
-	return element;
-}
-
-function icon(name: string): HTMLElement {
-	const element = el("span", `codicon codicon-${name}`);
-	element.setAttribute("aria-hidden", "true");
-	return element;
+	return fillPlaceholders(strings[key] ?? COMPARE_STRINGS[key], args);
 }
 
 function formatValue(value: number): string {

@@ -3,6 +3,7 @@
 // a second. Names come from the kernel: they only ever go in through textContent.
 import "./datapath.css";
 import type { DatapathEventView, DatapathSlotView, DatapathState, DatapathWebviewToHost, HistogramView, HostToDatapathWebview } from "./protocol";
+import { el, fillPlaceholders, icon } from "../shared/dom";
 import { DATAPATH_STRINGS, type DatapathStringKey } from "./strings";
 
 declare function acquireVsCodeApi(): { postMessage(message: DatapathWebviewToHost): void };
@@ -18,20 +19,7 @@ const rateHistory: number[] = [];
 let slotsKey = "";
 
 function t(key: DatapathStringKey, ...args: (string | number)[]): string {
-	return (strings[key] ?? DATAPATH_STRINGS[key]).replace(/\{(\d+)\}/g, (match, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : match));
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-	const element = document.createElement(tag);
-	if (className) element.className = className;
-	if (text !== undefined) element.textContent = text;
-	return element;
-}
-
-function icon(name: string): HTMLElement {
-	const element = el("span", `codicon codicon-${name}`);
-	element.setAttribute("aria-hidden", "true");
-	return element;
+	return fillPlaceholders(strings[key] ?? DATAPATH_STRINGS[key], args);
 }
 
 /** Messages are JSON: NaN and Infinity arrive as null. */

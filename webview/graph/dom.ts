@@ -1,5 +1,8 @@
 // DOM helpers. Text always goes in through textContent, never as markup: node names come from the model file.
+import { el, fillPlaceholders, icon } from "../shared/dom";
 import { GRAPH_STRINGS, type GraphStringKey } from "./strings";
+
+export { el, icon };
 
 let strings: Record<string, string> = {};
 
@@ -8,14 +11,7 @@ export function setStrings(localized: Record<string, string>): void {
 }
 
 export function t(key: GraphStringKey, ...args: (string | number)[]): string {
-	return (strings[key] ?? GRAPH_STRINGS[key]).replace(/\{(\d+)\}/g, (match, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : match));
-}
-
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
-	const element = document.createElement(tag);
-	if (className) element.className = className;
-	if (text !== undefined) element.textContent = text;
-	return element;
+	return fillPlaceholders(strings[key] ?? GRAPH_STRINGS[key], args);
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -24,12 +20,6 @@ export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Re
 	const element = document.createElementNS(SVG_NS, tag);
 	for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
 	if (className) element.setAttribute("class", className);
-	return element;
-}
-
-export function icon(name: string): HTMLElement {
-	const element = el("span", `codicon codicon-${name}`);
-	element.setAttribute("aria-hidden", "true");
 	return element;
 }
 
