@@ -67,7 +67,8 @@ describe("the hooks' integer float32 arithmetic, run in user space", { skip: gcc
 	let harness: string;
 	before(() => {
 		harness = path.join(tempDir("hook-harness"), "harness");
-		const flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I", path.join(RUNTIME_DIR, "tcp"), "-I", path.join(RUNTIME_DIR, "netfilter")];
+		const flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-I", path.join(RUNTIME_DIR, "tcp"), "-I", path.join(RUNTIME_DIR, "netfilter"),
+			"-I", path.join(RUNTIME_DIR, "..", "templates", "common")];
 		const result = spawnSync("gcc", [...flags, HARNESS, "-o", harness], { encoding: "utf8" });
 		assert.equal(result.status, 0, result.stderr);
 	});
