@@ -3,7 +3,7 @@
 // errors) only ever goes in through textContent.
 import uPlot from "uplot";
 import "./compare.css";
-import { el, fillPlaceholders, icon } from "../shared/dom";
+import { appRoot, el, fillPlaceholders, icon } from "../shared/dom";
 import type { CompareWebviewToHost, ComparisonView, HostToCompareWebview } from "../shared/protocol";
 import { errorPlotData } from "./errorPlot";
 import { COMPARE_STRINGS, type CompareStringKey } from "./strings";
@@ -243,15 +243,7 @@ function outputsSection(view: ComparisonView, closed: ReadonlySet<string>, onlyF
 	return section;
 }
 
-function root(): HTMLElement {
-	let main = document.getElementById("app");
-	if (!main) {
-		main = el("main");
-		main.id = "app";
-		document.body.append(main);
-	}
-	return main;
-}
+const root = appRoot;
 
 function render(view: ComparisonView): void {
 	const main = root();

@@ -3,7 +3,7 @@
 // a second. Names come from the kernel: they only ever go in through textContent.
 import "./datapath.css";
 import type { DatapathEventView, DatapathSlotView, DatapathState, DatapathWebviewToHost, HistogramView, HostToDatapathWebview } from "./protocol";
-import { el, fillPlaceholders, icon } from "../shared/dom";
+import { appRoot, el, fillPlaceholders, icon } from "../shared/dom";
 import { DATAPATH_STRINGS, type DatapathStringKey } from "./strings";
 
 declare function acquireVsCodeApi(): { postMessage(message: DatapathWebviewToHost): void };
@@ -220,15 +220,7 @@ function eventsSection(events: readonly DatapathEventView[]): HTMLElement {
 	return s;
 }
 
-function root(): HTMLElement {
-	let main = document.getElementById("app");
-	if (!main) {
-		main = el("main");
-		main.id = "app";
-		document.body.append(main);
-	}
-	return main;
-}
+const root = appRoot;
 
 function replaceSection(main: HTMLElement, fresh: HTMLElement): void {
 	const old = main.querySelector(`#${fresh.id}`);

@@ -18,3 +18,14 @@ export function icon(name: string): HTMLElement {
 export function fillPlaceholders(text: string, args: readonly (string | number)[]): string {
 	return text.replace(/\{(\d+)\}/g, (match, i: string) => (args[Number(i)] !== undefined ? String(args[Number(i)]) : match));
 }
+
+/** The page's <main id="app">, made on first use. */
+export function appRoot(): HTMLElement {
+	let main = document.getElementById("app");
+	if (!main) {
+		main = el("main");
+		main.id = "app";
+		document.body.append(main);
+	}
+	return main;
+}
